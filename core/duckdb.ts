@@ -1,0 +1,185 @@
+// The one module that opens DuckDB and runs SQL; everything else asks it. It translates DuckDB's
+// errors once, naming the step and the SQL, and turns "file is locked" into a message a person can act on.
+
+import { DuckDBInstance, LIST, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { CarelakeError } from './errors.ts';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Row = Record<string, Json>;
+export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
+
+export interface OpenOptions {
+  readOnly?: boolean;
+  /** DuckDB settings applied at open, e.g. { threads: '2', memory_limit: '2GB' }. */
+  settings?: Record<string, string>;
+}
+
+export class DuckDb {
+  private constructor(
+    readonly path: string,
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  /** Opens a database file (or ':memory:'). A file held by another writer gives a clear `duckdb.locked` error. */
+  static async open(path: string, options: OpenOptions = {}): Promise<DuckDb> {
+    const config: Record<string, string> = { ...options.settings };
+    if (options.readOnly) config.access_mode = 'READ_ONLY';
+    // Extensions cannot be downloaded here, and a served file must never try to.
+    config.autoinstall_known_extensions = 'false';
+    config.autoload_known_extensions = 'false';
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, config);
+    } catch (err) {
+      throw openError(path, err);
+    }
+    try {
+      const connection = await instance.connect();
+      return new DuckDb(path, instance, connection);
+    } catch (err) {
+      instance.closeSync();
+      throw wrapDuckDbError(`connect to ${path}`, '', err);
+    }
+  }
+
+  async run(sql: string, params?: Params, step = 'run SQL'): Promise<void> {
+    try {
+      await this.connection.run(sql, params);
+    } catch (err) {
+      throw wrapDuckDbError(step, sql, err);
+    }
+  }
+
+  /** All rows as JSON-safe objects (BIGINT as string where it exceeds 2^53, dates as ISO text). */
+  async all(sql: string, params?: Params, step = 'query'): Promise<Row[]> {
+    try {
+      const reader = await this.connection.runAndReadAll(sql, params);
+      return reader.getRowObjectsJson() as Row[];
+    } catch (err) {
+      throw wrapDuckDbError(step, sql, err);
+    }
+  }
+
+  /** Column names and rows as arrays, for tabular output. */
+  async table(sql: string, params?: Params, step = 'query'): Promise<{ columns: string[]; rows: Json[][] }> {
+    try {
+      const reader = await this.connection.runAndReadAll(sql, params);
+      return { columns: reader.columnNames(), rows: reader.getRowsJson() as Json[][] };
+    } catch (err) {
+      throw wrapDuckDbError(step, sql, err);
+    }
+  }
+
+  async scalar(sql: string, params?: Params, step = 'query'): Promise<Json> {
+    const rows = await this.table(sql, params, step);
+    return rows.rows[0]?.[0] ?? null;
+  }
+
+  /** `catalog` lets a caller append to a connection-local table (`temp`) rather than one in the file. */
+  async appender(table: string, schema?: string, catalog?: string): Promise<DuckDBAppender> {
+    try {
+      return await this.connection.createAppender(table, schema ?? null, catalog ?? null);
+    } catch (err) {
+      const where = [catalog, schema, table].filter((part) => part !== undefined).join('.');
+      throw wrapDuckDbError(`open appender on ${where}`, '', err);
+    }
+  }
+
+  /** A typed appender for bulk loads: one call per row, values checked against the declared column types. */
+  async rowAppender(table: string, types: readonly ColumnType[], schema?: string): Promise<RowAppender> {
+    return new RowAppender(await this.appender(table, schema), types);
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Opens, hands the database to `work`, and always closes. */
+export async function withDuckDb<T>(path: string, options: OpenOptions, work: (db: DuckDb) => Promise<T>): Promise<T> {
+  const db = await DuckDb.open(path, options);
+  try {
+    return await work(db);
+  } finally {
+    db.close();
+  }
+}
+
+export function wrapDuckDbError(step: string, sql: string, err: unknown): CarelakeError {
+  const detail = err instanceof Error ? err.message : String(err);
+  const firstLine = sql.trim().split('\n')[0] ?? '';
+  return new CarelakeError({
+    code: 'duckdb.error',
+    kind: 'runtime',
+    message: `DuckDB failed to ${step}: ${detail}${firstLine ? ` [SQL: ${firstLine.slice(0, 160)}]` : ''}`,
+    cause: err,
+  });
+}
+
+function openError(path: string, err: unknown): CarelakeError {
+  const detail = err instanceof Error ? err.message : String(err);
+  if (/lock/i.test(detail)) {
+    return new CarelakeError({
+      code: 'duckdb.locked',
+      kind: 'runtime',
+      message: `The DuckDB file ${path} is open in another process`,
+      location: { file: path },
+      hint: 'wait for the running build or query to finish, or stop the other carelake process',
+      cause: err,
+    });
+  }
+  return new CarelakeError({
+    code: 'duckdb.open',
+    kind: 'runtime',
+    message: `Cannot open DuckDB file ${path}: ${detail}`,
+    location: { file: path },
+    cause: err,
+  });
+}
+
+export type ColumnType = 'VARCHAR' | 'BIGINT' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN' | 'VARCHAR[]';
+export type CellValue = string | number | bigint | boolean | null | readonly string[];
+
+const VARCHAR_LIST = LIST(VARCHAR);
+
+type CellWriter = (appender: DuckDBAppender, value: CellValue) => void;
+
+const cellWriters: Record<ColumnType, CellWriter> = {
+  VARCHAR: (a, v) => a.appendVarchar(String(v)),
+  BIGINT: (a, v) => a.appendBigInt(typeof v === 'bigint' ? v : BigInt(v as number)),
+  INTEGER: (a, v) => a.appendInteger(Number(v)),
+  DOUBLE: (a, v) => a.appendDouble(Number(v)),
+  BOOLEAN: (a, v) => a.appendBoolean(Boolean(v)),
+  'VARCHAR[]': (a, v) => a.appendList(v as readonly string[], VARCHAR_LIST),
+};
+
+export class RowAppender {
+  private readonly writers: CellWriter[];
+
+  constructor(
+    private readonly appender: DuckDBAppender,
+    readonly types: readonly ColumnType[],
+  ) {
+    this.writers = types.map((t) => cellWriters[t]);
+  }
+
+  appendRow(values: readonly CellValue[]): void {
+    const { appender, writers } = this;
+    for (let i = 0; i < writers.length; i++) {
+      const v = values[i];
+      if (v === null || v === undefined) appender.appendNull();
+      else writers[i]!(appender, v);
+    }
+    appender.endRow();
+  }
+
+  flush(): void {
+    this.appender.flushSync();
+  }
+
+  close(): void {
+    this.appender.closeSync();
+  }
+}

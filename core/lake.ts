@@ -1,0 +1,80 @@
+// Where everything carelake writes lives. Every path is derived here from the lake root and an
+// identity (source, dataset, run), so no other module invents a path of its own. The layout is
+// documented in README.md ("Lake layout").
+
+import { join, resolve } from 'node:path';
+
+export interface RawPartIdentity {
+  source: string;
+  dataset: string;
+  loadDate: string; // YYYY-MM-DD
+  runId: string;
+  part: number;
+}
+
+export class LakeLayout {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  get rawDir(): string {
+    return join(this.root, 'raw');
+  }
+  get quarantineDir(): string {
+    return join(this.root, 'quarantine');
+  }
+  get serving(): string {
+    return join(this.root, 'serving');
+  }
+  get logs(): string {
+    return join(this.root, 'logs');
+  }
+  get secrets(): string {
+    return join(this.root, 'secrets');
+  }
+  /** Scratch space on the lake's own filesystem, so finished files can be renamed into place atomically. */
+  get tmp(): string {
+    return join(this.root, 'tmp');
+  }
+  get warehouse(): string {
+    return join(this.root, 'warehouse.duckdb');
+  }
+  get ledger(): string {
+    return join(this.root, 'ops.sqlite');
+  }
+  get lockFile(): string {
+    return join(this.root, 'lake.lock');
+  }
+  /** The file naming the serving database readers should open; replaced atomically on publish. */
+  get servingPointer(): string {
+    return join(this.serving, 'current.json');
+  }
+
+  rawSourceDir(source: string): string {
+    return join(this.rawDir, source);
+  }
+
+  rawDatasetDir(source: string, dataset: string): string {
+    return join(this.rawDir, source, dataset);
+  }
+
+  /** `raw/<source>/<dataset>/load_date=YYYY-MM-DD/<run_id>-<n>.parquet` */
+  rawPart(id: RawPartIdentity): string {
+    return join(this.rawDatasetDir(id.source, id.dataset), `load_date=${id.loadDate}`, `${id.runId}-${id.part}.parquet`);
+  }
+
+  /** Glob over every landed part of a dataset, for read_parquet(…, hive_partitioning = true). */
+  rawGlob(source: string, dataset: string): string {
+    return join(this.rawDatasetDir(source, dataset), '*', '*.parquet');
+  }
+
+  quarantineRunDir(source: string, runId: string): string {
+    return join(this.quarantineDir, source, runId);
+  }
+
+  servingFile(role: string, releaseId: string): string {
+    return join(this.serving, `${role}-${releaseId}.duckdb`);
+  }
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig, DEFAULT_CONFIG_YAML } from '../../../core/config.ts';
+import { CarelakeError } from '../../../core/errors.ts';
+
+const origin = { file: '/project/carelake.yml', baseDir: '/project' };
+
+describe('parseConfig', () => {
+  it('accepts the embedded default and makes paths absolute against the config folder', () => {
+    const config = parseConfig(DEFAULT_CONFIG_YAML, origin);
+    expect(config.lake).toBe('/project/lake');
+    expect(config.sources.map((s) => [s.name, s.kind, s.path])).toEqual([
+      ['demo-fhir', 'fhir-bulk-files', '/project/demo/fhir'],
+      ['demo-hl7', 'hl7v2', '/project/demo/hl7/*.hl7'],
+      ['demo-esr', 'esr', '/project/demo/esr'],
+    ]);
+    expect(config.governance.keyFile).toBe('/project/lake/secrets/pseudonym.key');
+    expect(config.serve).toEqual({ host: '127.0.0.1', port: 8080 });
+  });
+
+  const bad: { description: string; yaml: string; expected: RegExp[] }[] = [
+    { description: 'an unknown source kind names the key and the kinds', yaml: 'sources:\n  - { name: a, kind: ftp, path: x }', expected: [/sources\[0\]/, /fhir-bulk-files \| hl7v2 \| esr/, /"ftp"/] },
+    { description: 'a missing path names the key', yaml: 'sources:\n  - { name: a, kind: hl7v2 }', expected: [/sources\[0\]\.path: expected string, got nothing/] },
+    { description: 'a port of the wrong type', yaml: 'serve: { port: "eighty" }', expected: [/serve\.port: expected number, got "eighty"/] },
+    { description: 'an unknown top-level key', yaml: 'lakes: ./x', expected: [/unknown key 'lakes'/] },
+    { description: 'an unknown suppression scheme', yaml: 'governance: { suppression: none }', expected: [/governance\.suppression: expected one of "hes" \| "opensafely" \| "ons", got "none"/] },
+    { description: 'a bad source name', yaml: 'sources:\n  - { name: "Bad Name", kind: hl7v2, path: x }', expected: [/sources\[0\]\.name/, /lower-case/] },
+    { description: 'every problem is reported at once', yaml: 'lakes: 1\nserve: { port: "x" }', expected: [/2 problems/, /lakes/, /serve\.port/] },
+    { description: 'invalid YAML gives the file and line', yaml: 'lake: [\n', expected: [/not valid YAML/] },
+    { description: 'duplicate source names', yaml: 'sources:\n  - { name: a, kind: hl7v2, path: x }\n  - { name: a, kind: esr, path: y }', expected: [/'a' is used by two sources/] },
+  ];
+  it.each(bad)('$description', ({ yaml, expected }) => {
+    let caught: unknown;
+    try {
+      parseConfig(yaml, origin);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(CarelakeError);
+    const error = caught as CarelakeError;
+    expect(error.kind).toBe('config');
+    for (const pattern of expected) expect(error.render()).toMatch(pattern);
+    expect(error.render()).toContain('/project/carelake.yml');
+  });
+});
