@@ -1,0 +1,312 @@
+// Lands one source file: records are appended into an in-memory DuckDB buffer per dataset, written out
+// as Parquet parts in lake/tmp/ every PART_ROWS rows (so memory stays flat however large the file),
+// and only on commit recorded in the ledger and renamed into raw/. Until then nothing is visible in
+// the lake; `abort()` or a whole-file quarantine leaves raw/ untouched.
+//
+// Crash safety: ledger intent (file `landing` + part paths) → rename parts → ledger `landed`.
+// `recoverLandings()` completes or undoes an intent a crash left behind.
+
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { DuckDb, type ColumnType, type RowAppender } from '../../core/duckdb.ts';
+import type { LakeLayout } from '../../core/lake.ts';
+import { quoteIdent, quoteLiteral } from '../../core/sql.ts';
+import type { FileStatus, Ledger, PartRecord, QuarantineRecord } from '../ledger/ledger.ts';
+import { quarantineFile, QuarantineWriter, type RejectedRecord } from './quarantineStore.ts';
+import type { RawDatasetSchema, RawRecordValues } from './rawDataset.ts';
+
+/** Rows per Parquet part: large enough for good row groups, small enough to keep memory flat. */
+export const PART_ROWS = 250_000;
+
+export interface SourceFile {
+  /** Path or URL, as recorded in lineage and the ledger. */
+  location: string;
+  bytes: number;
+  sha256: string;
+  /** Where the bytes are on this machine (for quarantining the whole file), if they are. */
+  localPath: string | null;
+}
+
+/** A count a file declares (trailer, manifest) that disagreed with what was read. */
+export interface Reconciliation {
+  what: string;
+  declared: number | null;
+  actual: number;
+}
+
+export interface FileOutcome {
+  location: string;
+  status: Exclude<FileStatus, 'landing'>;
+  recordsIn: number;
+  recordsLanded: number;
+  recordsQuarantined: number;
+  parts: PartRecord[];
+  reconciliation: Reconciliation[];
+}
+
+export interface LandingContext {
+  layout: LakeLayout;
+  ledger: Ledger;
+  buffer: DuckDb;
+  source: string;
+  runId: string;
+  loadDate: string;
+  ingestedAt: string;
+  /** Shared across the run's files so part numbers never repeat within a run and dataset. */
+  nextPart(dataset: string): number;
+  /** Unique buffer table names within the run's DuckDB. */
+  nextTable(): string;
+}
+
+interface DatasetBuffer {
+  schema: RawDatasetSchema;
+  table: string;
+  appender: RowAppender | null;
+  rows: number;
+  parts: { tmp: string; final: string; rows: number }[];
+}
+
+export class FileLanding {
+  private readonly buffers = new Map<string, DatasetBuffer>();
+  private readonly rejects: QuarantineWriter;
+  private readonly rejectIndex: QuarantineRecord[] = [];
+  private landed = 0;
+  private wholeFile: { reason: string; field: string | null; recordsIn: number } | null = null;
+  private done = false;
+
+  constructor(
+    private readonly ctx: LandingContext,
+    readonly file: SourceFile,
+  ) {
+    this.rejects = new QuarantineWriter(ctx.layout.quarantineRunDir(ctx.source, ctx.runId), file.location);
+  }
+
+  get recordsLanded(): number {
+    return this.landed;
+  }
+  get recordsQuarantined(): number {
+    return this.rejects.rejected;
+  }
+
+  /** Appends one input record. `record` is its position (line number or byte offset) in the file. */
+  async append(schema: RawDatasetSchema, record: number, original: string, values: RawRecordValues): Promise<void> {
+    await this.appendRow(schema, record, original, values);
+    this.landed++;
+  }
+
+  /**
+   * Appends a row derived from a record already counted by `append` (e.g. one segment of a landed HL7
+   * message), so record counts stay counts of input records.
+   */
+  async appendDerived(schema: RawDatasetSchema, record: number, original: string, values: RawRecordValues): Promise<void> {
+    await this.appendRow(schema, record, original, values);
+  }
+
+  private async appendRow(schema: RawDatasetSchema, record: number, original: string, values: RawRecordValues): Promise<void> {
+    const buffer = this.buffers.get(schema.dataset) ?? (await this.openBuffer(schema));
+    buffer.appender ??= await this.ctx.buffer.rowAppender(buffer.table, bufferTypes(schema));
+    buffer.appender.appendRow([BigInt(record), ...values, original]);
+    buffer.rows++;
+    if (buffer.rows >= PART_ROWS) await this.flush(buffer);
+  }
+
+  /** Quarantines one record with the reason; the rest of the file goes on. */
+  async reject(reject: RejectedRecord): Promise<void> {
+    await this.rejects.write(reject);
+    this.rejectIndex.push({
+      run_id: this.ctx.runId,
+      source: this.ctx.source,
+      location: this.file.location,
+      record: reject.record,
+      field: reject.field ?? null,
+      reason: reject.reason,
+      stored_at: this.rejects.path,
+    });
+  }
+
+  /**
+   * Rejects the whole file (e.g. a trailer count that does not reconcile): nothing of it lands, and
+   * all of its `recordsIn` records count as quarantined.
+   */
+  rejectWholeFile(reason: string, recordsIn: number, field: string | null = null): void {
+    this.wholeFile = { reason, field, recordsIn };
+  }
+
+  async commit(reconciliation: Reconciliation[] = []): Promise<FileOutcome> {
+    if (this.done) throw new Error('FileLanding.commit called twice');
+    this.done = true;
+    await this.rejects.close();
+    const { ledger, source, runId, ingestedAt } = this.ctx;
+    if (this.wholeFile) return this.commitWholeFileRejection(this.wholeFile, reconciliation);
+
+    for (const buffer of this.buffers.values()) if (buffer.rows > 0) await this.flush(buffer);
+    const parts: PartRecord[] = [...this.buffers.values()].flatMap((b) =>
+      b.parts.map((p) => ({ run_id: runId, source, dataset: b.schema.dataset, path: p.final, rows: p.rows, file_sha256: this.file.sha256 })),
+    );
+    const quarantined = this.rejects.rejected;
+    ledger.recordIntent({
+      file: {
+        source,
+        location: this.file.location,
+        sha256: this.file.sha256,
+        bytes: this.file.bytes,
+        run_id: runId,
+        records_in: this.landed + quarantined,
+        records_landed: this.landed,
+        records_quarantined: quarantined,
+        reconciliation: reconciliation.length ? JSON.stringify(reconciliation) : null,
+      },
+      parts,
+      quarantine: this.rejectIndex,
+      status: 'landed',
+      at: ingestedAt,
+    });
+    for (const buffer of this.buffers.values()) {
+      for (const part of buffer.parts) {
+        await mkdir(dirname(part.final), { recursive: true });
+        await rename(part.tmp, part.final);
+      }
+    }
+    if (parts.length > 0) ledger.markFinal(source, this.file.sha256, 'landed', ingestedAt);
+    await this.dropBuffers();
+    return {
+      location: this.file.location,
+      status: 'landed',
+      recordsIn: this.landed + quarantined,
+      recordsLanded: this.landed,
+      recordsQuarantined: quarantined,
+      parts,
+      reconciliation,
+    };
+  }
+
+  /** Leaves the lake as it was: temp parts and buffers removed, nothing recorded. */
+  async abort(): Promise<void> {
+    this.done = true;
+    await this.rejects.close();
+    await this.discardParts();
+    await this.dropBuffers();
+  }
+
+  private async commitWholeFileRejection(whole: { reason: string; field: string | null; recordsIn: number }, reconciliation: Reconciliation[]): Promise<FileOutcome> {
+    const { ledger, layout, source, runId, ingestedAt } = this.ctx;
+    await this.discardParts();
+    await this.dropBuffers();
+    const stored = await quarantineFile(layout.quarantineRunDir(source, runId), this.file.location, this.file.localPath, {
+      reason: whole.reason,
+      field: whole.field,
+      records: whole.recordsIn,
+      reconciliation,
+    });
+    ledger.recordIntent({
+      file: {
+        source,
+        location: this.file.location,
+        sha256: this.file.sha256,
+        bytes: this.file.bytes,
+        run_id: runId,
+        records_in: whole.recordsIn,
+        records_landed: 0,
+        records_quarantined: whole.recordsIn,
+        reconciliation: reconciliation.length ? JSON.stringify(reconciliation) : null,
+      },
+      parts: [],
+      quarantine: [{ run_id: runId, source, location: this.file.location, record: '(whole file)', field: whole.field, reason: whole.reason, stored_at: stored }],
+      status: 'quarantined',
+      at: ingestedAt,
+    });
+    return {
+      location: this.file.location,
+      status: 'quarantined',
+      recordsIn: whole.recordsIn,
+      recordsLanded: 0,
+      recordsQuarantined: whole.recordsIn,
+      parts: [],
+      reconciliation,
+    };
+  }
+
+  private async openBuffer(schema: RawDatasetSchema): Promise<DatasetBuffer> {
+    const table = this.ctx.nextTable();
+    const columns = [
+      `_record BIGINT`,
+      ...schema.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`),
+      `${quoteIdent(schema.originalTextColumn ?? '_raw')} VARCHAR`,
+    ];
+    await this.ctx.buffer.run(`CREATE TABLE ${quoteIdent(table)} (${columns.join(', ')})`, undefined, `create landing buffer for ${schema.dataset}`);
+    const buffer: DatasetBuffer = { schema, table, appender: null, rows: 0, parts: [] };
+    this.buffers.set(schema.dataset, buffer);
+    return buffer;
+  }
+
+  /** Writes the buffered rows as one Parquet part in lake/tmp and empties the buffer. */
+  private async flush(buffer: DatasetBuffer): Promise<void> {
+    const { layout, source, runId, loadDate, ingestedAt } = this.ctx;
+    buffer.appender?.close();
+    buffer.appender = null;
+    const part = this.ctx.nextPart(buffer.schema.dataset);
+    const final = layout.rawPart({ source, dataset: buffer.schema.dataset, loadDate, runId, part });
+    const tmp = join(layout.tmp, runId, source, buffer.schema.dataset, `${part}.parquet`);
+    await mkdir(dirname(tmp), { recursive: true });
+    const original = buffer.schema.originalTextColumn ?? '_raw';
+    const select = [
+      ...buffer.schema.columns.map((c) => quoteIdent(c.name)),
+      quoteIdent(original),
+      `${quoteLiteral(runId)} AS _run_id`,
+      `${quoteLiteral(source)} AS _source`,
+      `${quoteLiteral(this.file.location)} AS _file`,
+      `_record`,
+      `TIMESTAMPTZ ${quoteLiteral(ingestedAt)} AS _ingested_at`,
+    ].join(', ');
+    await this.ctx.buffer.run(
+      `COPY (SELECT ${select} FROM ${quoteIdent(buffer.table)} ORDER BY _record) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+      undefined,
+      `write a Parquet part of ${source}/${buffer.schema.dataset}`,
+    );
+    await this.ctx.buffer.run(`DELETE FROM ${quoteIdent(buffer.table)}`);
+    buffer.parts.push({ tmp, final, rows: buffer.rows });
+    buffer.rows = 0;
+  }
+
+  private async discardParts(): Promise<void> {
+    for (const buffer of this.buffers.values()) {
+      for (const part of buffer.parts) await rm(part.tmp, { force: true });
+      buffer.parts = [];
+    }
+  }
+
+  private async dropBuffers(): Promise<void> {
+    for (const buffer of this.buffers.values()) {
+      buffer.appender?.close();
+      buffer.appender = null;
+      await this.ctx.buffer.run(`DROP TABLE IF EXISTS ${quoteIdent(buffer.table)}`);
+    }
+    this.buffers.clear();
+  }
+}
+
+function bufferTypes(schema: RawDatasetSchema): ColumnType[] {
+  return ['BIGINT', ...schema.columns.map((c) => c.type), 'VARCHAR'];
+}
+
+/**
+ * Finishes what a crash interrupted: an intent whose parts all reached raw/ is marked landed; one
+ * whose parts did not is undone (parts that arrived are removed) so the file lands again.
+ */
+export async function recoverLandings(ledger: Ledger, source: string, now: string): Promise<{ completed: number; undone: number }> {
+  let completed = 0;
+  let undone = 0;
+  for (const { file, parts } of ledger.pendingIntents(source)) {
+    const present = await Promise.all(parts.map((p) => stat(p.path).then(() => true, () => false)));
+    if (present.every(Boolean)) {
+      ledger.markFinal(source, file.sha256, 'landed', now);
+      completed++;
+    } else {
+      for (const [i, p] of parts.entries()) if (present[i]) await rm(p.path, { force: true });
+      ledger.forgetIntent(source, file.sha256);
+      undone++;
+    }
+  }
+  ledger.markInterrupted(source, now);
+  return { completed, undone };
+}

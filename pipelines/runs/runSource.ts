@@ -1,0 +1,124 @@
+// One run of one source: list its files (before anything is written, so a missing folder or an
+// unreadable file leaves the lake unchanged), skip files already landed (same source + sha256), land
+// the rest file by file, and record the run. Every record read is either landed or quarantined, and
+// the ledger's counts are summed from the files, so `records_in = landed + quarantined` by construction.
+
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { SourceConfig } from '../../core/config.ts';
+import { DuckDb } from '../../core/duckdb.ts';
+import { CarelakeError, toCarelakeError } from '../../core/errors.ts';
+import type { LakeLayout } from '../../core/lake.ts';
+import { withLock } from '../../core/lakeLock.ts';
+import { connectors } from '../connectors/registry.ts';
+import type { Connector, ConnectorContext } from '../connectors/connector.ts';
+import { FileLanding, recoverLandings, type FileOutcome, type LandingContext, type SourceFile } from '../landing/fileLanding.ts';
+import type { Ledger, RunRecord, RunTrigger } from '../ledger/ledger.ts';
+import { newRunId } from './runId.ts';
+
+export interface RunSourceOptions {
+  layout: LakeLayout;
+  ledger: Ledger;
+  logger: Logger;
+  trigger: RunTrigger;
+  clock?: () => Date;
+  /** Called after each file, for progress output. */
+  onFile?: (event: { source: string; file: SourceFile; outcome: FileOutcome | 'skipped'; index: number; total: number }) => void;
+}
+
+export interface RunSummary {
+  run: RunRecord;
+  files: FileOutcome[];
+  skipped: SourceFile[];
+}
+
+export function connectorFor(source: SourceConfig, ctx: ConnectorContext): Connector {
+  // The registry is keyed by kind; the cast pairs each config with its own factory.
+  const factory = connectors[source.kind] as (s: SourceConfig, c: ConnectorContext) => Connector;
+  return factory(source, ctx);
+}
+
+/** Lists a source's files without writing anything: the preflight of a run. */
+export async function listSourceFiles(source: SourceConfig, ctx: ConnectorContext): Promise<{ connector: Connector; files: SourceFile[] }> {
+  const connector = connectorFor(source, ctx);
+  try {
+    return { connector, files: await connector.listFiles() };
+  } catch (err) {
+    throw toCarelakeError(err).withNode(`source '${source.name}' (${source.kind})`);
+  }
+}
+
+export async function runSource(source: SourceConfig, listed: { connector: Connector; files: SourceFile[] }, options: RunSourceOptions): Promise<RunSummary> {
+  const clock = options.clock ?? (() => new Date());
+  const { layout, ledger, logger } = options;
+  return withLock(join(layout.root, 'locks', `source-${source.name}.lock`), `run of source ${source.name}`, async () => {
+    await recoverLandings(ledger, source.name, clock().toISOString());
+    const started = clock();
+    const runId = newRunId(started);
+    const log = logger.child({ run_id: runId, source: source.name });
+    ledger.startRun({ run_id: runId, source: source.name, kind: source.kind, trigger: options.trigger, started_at: started.toISOString() });
+    log.info({ files: listed.files.length }, 'run started');
+
+    const buffer = await DuckDb.open(':memory:', {
+      settings: { threads: '2', memory_limit: '1GB', temp_directory: join(layout.tmp, runId, 'spill'), preserve_insertion_order: 'false' },
+    });
+    const partCounters = new Map<string, number>();
+    let tableCounter = 0;
+    const ctx: LandingContext = {
+      layout,
+      ledger,
+      buffer,
+      source: source.name,
+      runId,
+      loadDate: started.toISOString().slice(0, 10),
+      ingestedAt: started.toISOString(),
+      nextPart: (dataset) => {
+        const n = (partCounters.get(dataset) ?? 0) + 1;
+        partCounters.set(dataset, n);
+        return n;
+      },
+      nextTable: () => `landing_${++tableCounter}`,
+    };
+
+    const outcomes: FileOutcome[] = [];
+    const skipped: SourceFile[] = [];
+    let failure: CarelakeError | null = null;
+    try {
+      for (const [index, file] of listed.files.entries()) {
+        if (ledger.fileOutcome(source.name, file.sha256)) {
+          skipped.push(file);
+          options.onFile?.({ source: source.name, file, outcome: 'skipped', index, total: listed.files.length });
+          continue;
+        }
+        const landing = new FileLanding(ctx, file);
+        try {
+          const reconciliation = await listed.connector.land(file, landing);
+          const outcome = await landing.commit(reconciliation);
+          outcomes.push(outcome);
+          log.info({ file: file.location, status: outcome.status, records_in: outcome.recordsIn, landed: outcome.recordsLanded, quarantined: outcome.recordsQuarantined, reconciliation: outcome.reconciliation }, 'file done');
+          options.onFile?.({ source: source.name, file, outcome, index, total: listed.files.length });
+        } catch (err) {
+          await landing.abort();
+          throw toCarelakeError(err).withNode(`file ${file.location}`);
+        }
+      }
+    } catch (err) {
+      failure = toCarelakeError(err).withNode(`run ${runId} of source '${source.name}'`);
+      log.error({ err: failure.toJSON() }, 'run failed');
+    } finally {
+      buffer.close();
+    }
+
+    const quarantined = outcomes.some((o) => o.recordsQuarantined > 0 || o.reconciliation.length > 0);
+    const run = ledger.finishRun(runId, {
+      status: failure ? 'failed' : quarantined ? 'partial' : 'succeeded',
+      finished_at: clock().toISOString(),
+      files_seen: listed.files.length,
+      files_skipped: skipped.length,
+      error: failure ? failure.render() : null,
+    });
+    log.info({ status: run.status, records_in: run.records_in, landed: run.records_landed, quarantined: run.records_quarantined }, 'run finished');
+    if (failure) throw failure;
+    return { run, files: outcomes, skipped };
+  });
+}
