@@ -1,0 +1,17 @@
+// `npm run bench`: every benchmark, one after another in this process, each printing its figures and
+// its ratio against a baseline measured in the same run. Sizes are named constants in each bench.
+
+import { benchGenerate } from './generate.bench.ts';
+import { benchLanding } from './landing.bench.ts';
+
+const benches: [string, () => Promise<void>][] = [
+  ['synthetic generation', benchGenerate],
+  ['FHIR NDJSON landing', benchLanding],
+];
+
+const only = process.argv.slice(2);
+for (const [name, bench] of benches) {
+  if (only.length > 0 && !only.some((o) => name.includes(o))) continue;
+  console.log(`\n== ${name} ==`);
+  await bench();
+}

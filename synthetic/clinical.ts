@@ -1,0 +1,148 @@
+// The clinical content of the synthetic population: long-term conditions (with ICD-10, SNOMED CT and
+// a local problem code for each), acute hospital diagnoses, and laboratory tests (SNOMED CT observable,
+// local lab code, UCUM unit, reference range). A person's conditions are decided once, in the
+// population, so the GP record (FHIR) and the hospital feed (HL7 DG1, lab values) agree — a diabetic
+// has an E11.9 in both places and a raised HbA1c. Codes are the commonly used UK ones; displays are
+// for humans and carry no meaning for the generator.
+
+import type { Random } from './random.ts';
+
+export const SYSTEMS = {
+  icd10: 'http://hl7.org/fhir/sid/icd-10',
+  snomed: 'http://snomed.info/sct',
+  localProblem: 'https://carelake.example.nhs.uk/CodeSystem/local-problem',
+  localLab: 'https://carelake.example.nhs.uk/CodeSystem/local-lab',
+  ucum: 'http://unitsofmeasure.org',
+} as const;
+
+export type ConditionKey = 't2dm' | 'htn' | 'asthma' | 'copd' | 'af' | 'ckd3' | 'hypothyroid' | 'depression';
+
+export interface ConditionDefinition {
+  key: ConditionKey;
+  icd10: string;
+  icd10Display: string;
+  snomed: string;
+  snomedDisplay: string;
+  local: string;
+  localDisplay: string;
+}
+
+export const CONDITIONS: Readonly<Record<ConditionKey, ConditionDefinition>> = {
+  t2dm: { key: 't2dm', icd10: 'E11.9', icd10Display: 'Type 2 diabetes mellitus without complications', snomed: '44054006', snomedDisplay: 'Diabetes mellitus type 2', local: 'LP-DM2', localDisplay: 'Diabetes type 2' },
+  htn: { key: 'htn', icd10: 'I10', icd10Display: 'Essential (primary) hypertension', snomed: '38341003', snomedDisplay: 'Hypertensive disorder, systemic arterial', local: 'LP-HTN', localDisplay: 'High blood pressure' },
+  asthma: { key: 'asthma', icd10: 'J45.9', icd10Display: 'Asthma, unspecified', snomed: '195967001', snomedDisplay: 'Asthma', local: 'LP-AST', localDisplay: 'Asthma' },
+  copd: { key: 'copd', icd10: 'J44.9', icd10Display: 'Chronic obstructive pulmonary disease, unspecified', snomed: '13645005', snomedDisplay: 'Chronic obstructive lung disease', local: 'LP-COPD', localDisplay: 'COPD' },
+  af: { key: 'af', icd10: 'I48.9', icd10Display: 'Atrial fibrillation and atrial flutter, unspecified', snomed: '49436004', snomedDisplay: 'Atrial fibrillation', local: 'LP-AF', localDisplay: 'AF' },
+  ckd3: { key: 'ckd3', icd10: 'N18.3', icd10Display: 'Chronic kidney disease, stage 3', snomed: '433144002', snomedDisplay: 'Chronic kidney disease stage 3', local: 'LP-CKD3', localDisplay: 'CKD stage 3' },
+  hypothyroid: { key: 'hypothyroid', icd10: 'E03.9', icd10Display: 'Hypothyroidism, unspecified', snomed: '40930008', snomedDisplay: 'Hypothyroidism', local: 'LP-HYPOT', localDisplay: 'Underactive thyroid' },
+  depression: { key: 'depression', icd10: 'F32.9', icd10Display: 'Depressive episode, unspecified', snomed: '35489007', snomedDisplay: 'Depressive disorder', local: 'LP-DEP', localDisplay: 'Depression' },
+};
+
+/** Reasons for a hospital stay, coded in DG1 with ICD-10. */
+export const ACUTE_DIAGNOSES: readonly { icd10: string; display: string }[] = [
+  { icd10: 'J18.9', display: 'Pneumonia, unspecified' },
+  { icd10: 'R07.4', display: 'Chest pain, unspecified' },
+  { icd10: 'N39.0', display: 'Urinary tract infection, site not specified' },
+  { icd10: 'S72.0', display: 'Fracture of neck of femur' },
+  { icd10: 'K35.8', display: 'Acute appendicitis, other and unspecified' },
+  { icd10: 'I21.9', display: 'Acute myocardial infarction, unspecified' },
+  { icd10: 'R55', display: 'Syncope and collapse' },
+  { icd10: 'L03.1', display: 'Cellulitis of other parts of limb' },
+];
+
+/** NHS Data Dictionary form of an ICD-10 code: no dot, three-character codes padded with X (`I10X`). */
+export function icd10NhsForm(code: string): string {
+  const bare = code.replace('.', '');
+  return bare.length === 3 ? `${bare}X` : bare;
+}
+
+/** Age- and sex-dependent prevalences, loosely after QOF registers; the point is plausible mixes, not epidemiology. */
+export function sampleConditions(age: number, sex: string, random: Random): ConditionKey[] {
+  const byAge = (bands: readonly (readonly [number, number])[]): number => {
+    for (const [upTo, p] of bands) if (age < upTo) return p;
+    return 0;
+  };
+  const conditions: ConditionKey[] = [];
+  if (random.chance(byAge([[30, 0.005], [50, 0.04], [65, 0.1], [200, 0.16]]))) conditions.push('t2dm');
+  if (random.chance(byAge([[30, 0.01], [50, 0.08], [65, 0.25], [200, 0.45]]))) conditions.push('htn');
+  if (random.chance(0.08)) conditions.push('asthma');
+  if (random.chance(byAge([[40, 0], [65, 0.03], [200, 0.08]]))) conditions.push('copd');
+  if (random.chance(byAge([[50, 0], [65, 0.02], [200, 0.08]]))) conditions.push('af');
+  if (random.chance(byAge([[50, 0], [65, 0.03], [200, 0.1]]))) conditions.push('ckd3');
+  if (random.chance(sex === 'female' ? byAge([[20, 0.002], [200, 0.05]]) : byAge([[20, 0.001], [200, 0.01]]))) conditions.push('hypothyroid');
+  if (random.chance(byAge([[16, 0.01], [200, 0.1]]))) conditions.push('depression');
+  return conditions;
+}
+
+export type LabKey = 'HBA1C' | 'CHOL' | 'CREA' | 'EGFR' | 'NA' | 'K' | 'UREA' | 'HB' | 'WBC' | 'PLT' | 'TSH';
+
+export interface LabTest {
+  key: LabKey;
+  display: string;
+  snomed: string;
+  snomedDisplay: string;
+  unit: string;
+  ucum: string;
+  low: number | null;
+  high: number | null;
+  decimals: number;
+  mean: number;
+  sd: number;
+  /** A different distribution for people with a condition that moves this result. */
+  affectedBy?: { condition: ConditionKey; mean: number; sd: number };
+  min: number;
+  max: number;
+}
+
+export const LAB_TESTS: Readonly<Record<LabKey, LabTest>> = {
+  HBA1C: { key: 'HBA1C', display: 'HbA1c', snomed: '1019431000000105', snomedDisplay: 'HbA1c level - IFCC standardised', unit: 'mmol/mol', ucum: 'mmol/mol', low: 20, high: 41, decimals: 0, mean: 36, sd: 4, affectedBy: { condition: 't2dm', mean: 60, sd: 12 }, min: 20, max: 140 },
+  CHOL: { key: 'CHOL', display: 'Cholesterol', snomed: '1005671000000105', snomedDisplay: 'Serum cholesterol level', unit: 'mmol/L', ucum: 'mmol/L', low: null, high: 5.0, decimals: 1, mean: 5.0, sd: 1.0, min: 2, max: 11 },
+  CREA: { key: 'CREA', display: 'Creatinine', snomed: '1000731000000107', snomedDisplay: 'Serum creatinine level', unit: 'umol/L', ucum: 'umol/L', low: 59, high: 104, decimals: 0, mean: 80, sd: 14, affectedBy: { condition: 'ckd3', mean: 150, sd: 25 }, min: 30, max: 600 },
+  EGFR: { key: 'EGFR', display: 'eGFR', snomed: '1011481000000105', snomedDisplay: 'eGFR using creatinine (CKD-EPI) per 1.73 square metres', unit: 'mL/min/1.73m2', ucum: 'mL/min/{1.73_m2}', low: 60, high: null, decimals: 0, mean: 88, sd: 14, affectedBy: { condition: 'ckd3', mean: 45, sd: 7 }, min: 5, max: 130 },
+  NA: { key: 'NA', display: 'Sodium', snomed: '1000661000000107', snomedDisplay: 'Serum sodium level', unit: 'mmol/L', ucum: 'mmol/L', low: 133, high: 146, decimals: 0, mean: 139, sd: 2.5, min: 115, max: 160 },
+  K: { key: 'K', display: 'Potassium', snomed: '1000651000000109', snomedDisplay: 'Serum potassium level', unit: 'mmol/L', ucum: 'mmol/L', low: 3.5, high: 5.3, decimals: 1, mean: 4.3, sd: 0.4, min: 2.5, max: 7 },
+  UREA: { key: 'UREA', display: 'Urea', snomed: '1001011000000107', snomedDisplay: 'Serum urea level', unit: 'mmol/L', ucum: 'mmol/L', low: 2.5, high: 7.8, decimals: 1, mean: 5.5, sd: 1.4, affectedBy: { condition: 'ckd3', mean: 10, sd: 2.5 }, min: 1, max: 40 },
+  HB: { key: 'HB', display: 'Haemoglobin', snomed: '1022431000000105', snomedDisplay: 'Haemoglobin estimation', unit: 'g/L', ucum: 'g/L', low: 115, high: 165, decimals: 0, mean: 138, sd: 13, min: 60, max: 200 },
+  WBC: { key: 'WBC', display: 'White cell count', snomed: '1022541000000102', snomedDisplay: 'Total white blood count', unit: '10*9/L', ucum: '10*9/L', low: 4.0, high: 11.0, decimals: 1, mean: 7.2, sd: 1.9, min: 1, max: 40 },
+  PLT: { key: 'PLT', display: 'Platelets', snomed: '1022651000000100', snomedDisplay: 'Platelet count - observation', unit: '10*9/L', ucum: '10*9/L', low: 150, high: 400, decimals: 0, mean: 260, sd: 60, min: 20, max: 900 },
+  TSH: { key: 'TSH', display: 'TSH', snomed: '1022791000000101', snomedDisplay: 'Serum TSH level', unit: 'mU/L', ucum: 'm[IU]/L', low: 0.27, high: 4.2, decimals: 2, mean: 2.0, sd: 0.8, affectedBy: { condition: 'hypothyroid', mean: 6.5, sd: 2.5 }, min: 0.01, max: 60 },
+};
+
+export interface LabPanel {
+  code: string;
+  display: string;
+  tests: readonly LabKey[];
+}
+
+export const LAB_PANELS: Readonly<Record<'UE' | 'FBC' | 'HBA1C' | 'LIPID' | 'TFT', LabPanel>> = {
+  UE: { code: 'UE', display: 'Urea and electrolytes', tests: ['NA', 'K', 'UREA', 'CREA', 'EGFR'] },
+  FBC: { code: 'FBC', display: 'Full blood count', tests: ['HB', 'WBC', 'PLT'] },
+  HBA1C: { code: 'HBA1C', display: 'HbA1c', tests: ['HBA1C'] },
+  LIPID: { code: 'LIPID', display: 'Lipid profile', tests: ['CHOL'] },
+  TFT: { code: 'TFT', display: 'Thyroid function', tests: ['TSH'] },
+};
+
+export interface LabResult {
+  test: LabTest;
+  value: number;
+  /** Fixed-decimal text, the same in HL7 OBX-5 and FHIR valueQuantity. */
+  text: string;
+  flag: 'H' | 'L' | 'N';
+}
+
+export function sampleLabResult(test: LabTest, conditions: readonly ConditionKey[], random: Random): LabResult {
+  const shifted = test.affectedBy && conditions.includes(test.affectedBy.condition) ? test.affectedBy : test;
+  const raw = Math.min(test.max, Math.max(test.min, random.normal(shifted.mean, shifted.sd)));
+  const text = raw.toFixed(test.decimals);
+  const value = Number(text);
+  const flag = test.high !== null && value > test.high ? 'H' : test.low !== null && value < test.low ? 'L' : 'N';
+  return { test, value, text, flag };
+}
+
+/** Reference range as laboratories print it: `133-146`, `<5.0`, `>60`. */
+export function referenceRangeText(test: LabTest): string {
+  if (test.low !== null && test.high !== null) return `${test.low}-${test.high}`;
+  if (test.high !== null) return `<${test.high.toFixed(test.decimals)}`;
+  if (test.low !== null) return `>${test.low}`;
+  return '';
+}
