@@ -1,0 +1,207 @@
+// The commissioner HTTP server on loopback with real fetch: health, disclosure-controlled report JSON,
+// accessible HTML, OperationOutcome errors, and 500s that never echo internals.
+
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { quoteLiteral } from '../../../core/sql.ts';
+import { publishServingRelease } from '../../../warehouse/publish/servingBuild.ts';
+import { exampleCountsReport, type ReportDefinition } from '../../../warehouse/reports/reportDefinitions.ts';
+import { buildServer } from '../../../warehouse/server/buildServer.ts';
+import { analystTables, BUILT_AT, CATEGORY_COUNTS, commissionerTables, makeLake, type TestLake } from './fixtures.ts';
+
+let lake: TestLake;
+let app: FastifyInstance;
+let base: string;
+let logLines: string[];
+
+const OUTSIDE_CSV = 'outside-secret.csv';
+
+async function start(reports: ReportDefinition[]): Promise<void> {
+  logLines = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logLines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  app = buildServer({ layout: lake.layout, reports, logger: pino({ level: 'error' }, sink) });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+}
+
+async function publishCommissioner(releaseId: string): Promise<void> {
+  await publishServingRelease({
+    warehouse: lake.warehouse,
+    layout: lake.layout,
+    role: 'commissioner',
+    releaseId,
+    tables: commissionerTables,
+    pseudonymiser: lake.pseudonymiser,
+    builtAt: BUILT_AT,
+  });
+}
+
+const brokenReport: ReportDefinition = {
+  id: 'broken',
+  title: 'Broken',
+  description: 'Tries to read a file, which the serving connection refuses.',
+  sql: '',
+  countColumns: ['n'],
+};
+
+beforeEach(async () => {
+  lake = await makeLake();
+  const csv = join(lake.dir, OUTSIDE_CSV);
+  await writeFile(csv, 'n\n1\n');
+  await start([exampleCountsReport, { ...brokenReport, sql: `SELECT n FROM read_csv(${quoteLiteral(csv)})` }]);
+});
+afterEach(async () => {
+  await app.close();
+  await lake.cleanup();
+});
+
+interface OperationOutcomeBody {
+  resourceType: string;
+  issue: { severity: string; code: string; diagnostics: string }[];
+}
+
+describe('before anything is published', () => {
+  it('health is 503 and reports say the service is unavailable', async () => {
+    const health = await fetch(`${base}/api/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual({ status: 'unavailable', releases: {} });
+
+    const report = await fetch(`${base}/api/reports/example-counts`);
+    expect(report.status).toBe(503);
+    expect(((await report.json()) as OperationOutcomeBody).issue[0]?.code).toBe('transient');
+
+    const index = await fetch(`${base}/`);
+    expect(index.status).toBe(200);
+    expect(await index.text()).toContain('No data release has been published yet');
+  });
+});
+
+describe('with a published commissioner release', () => {
+  beforeEach(async () => {
+    await publishCommissioner('c1');
+    await publishServingRelease({
+      warehouse: lake.warehouse,
+      layout: lake.layout,
+      role: 'analyst',
+      releaseId: 'a1',
+      tables: analystTables,
+      pseudonymiser: lake.pseudonymiser,
+    });
+  });
+
+  it('health lists releases by role without file paths', async () => {
+    const response = await fetch(`${base}/api/health`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { status: string; releases: Record<string, { releaseId: string; publishedAt: string }> };
+    expect(body.status).toBe('ok');
+    expect(Object.keys(body.releases).sort()).toEqual(['analyst', 'commissioner']);
+    expect(body.releases.commissioner?.releaseId).toBe('c1');
+    expect(JSON.stringify(body)).not.toContain('.duckdb');
+  });
+
+  it('report JSON passes every count through the HES policy', async () => {
+    const response = await fetch(`${base}/api/reports/example-counts`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      id: string;
+      title: string;
+      asOf: string;
+      release: string;
+      policy: { scheme: string };
+      columns: string[];
+      rows: [string, number | null][];
+      suppressed: { row: number; column: string }[];
+    };
+    expect(body).toMatchObject({ id: 'example-counts', release: 'c1', asOf: BUILT_AT, policy: { scheme: 'hes' }, columns: ['category', 'n'] });
+    expect(body.rows).toHaveLength(CATEGORY_COUNTS.length);
+    for (const [row, [category, value]] of body.rows.entries()) {
+      const raw = CATEGORY_COUNTS.find((c) => c.category === category)!.n;
+      const suppressed = body.suppressed.some((s) => s.row === row && s.column === 'n');
+      if (raw >= 1 && raw <= 7) {
+        expect({ category, value, suppressed }).toEqual({ category, value: null, suppressed: true });
+      } else {
+        expect(suppressed).toBe(false);
+        expect(value! % 5).toBe(0);
+        expect(Math.abs(value! - raw)).toBeLessThanOrEqual(2);
+      }
+    }
+    expect(body.rows.map((r) => r[1])).toEqual([0, null, null, 10, 10, 25, 100]);
+  });
+
+  it('report HTML is accessible, escaped, and marks suppressed cells with * and a legend', async () => {
+    const response = await fetch(`${base}/reports/example-counts`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const html = await response.text();
+    expect(html).toContain('<html lang="en-GB">');
+    expect(html).toMatch(/<title>Example: counts by category – carelake<\/title>/);
+    expect(html).toContain('<th scope="col">category</th>');
+    expect(html).toContain('<th scope="col" class="num">n</th>');
+    expect(html.match(/<abbr title="suppressed">\*<\/abbr>/g)).toHaveLength(2);
+    expect(html).toContain('id="legend"');
+    expect(html).toMatch(/<strong>\*<\/strong> = suppressed/);
+    expect(html).toContain('Release <strong>c1</strong>');
+    expect(html).toContain(`datetime="${BUILT_AT}"`);
+    expect(html).toContain('NHS Digital HES rules');
+    expect(html).toContain('g-&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toContain('<script>');
+  });
+
+  it('the index links every report', async () => {
+    const html = await (await fetch(`${base}/`)).text();
+    expect(html).toContain('<a href="/reports/example-counts">Example: counts by category</a>');
+    expect(html).toContain('Current release <strong>c1</strong>');
+  });
+
+  it('serves the new release after a publish', async () => {
+    await publishCommissioner('c2');
+    const body = (await (await fetch(`${base}/api/reports/example-counts`)).json()) as { release: string };
+    expect(body.release).toBe('c2');
+  });
+
+  const notFound = [
+    { description: 'unknown report id', path: '/api/reports/no-such-report', diagnostics: /no-such-report/ },
+    { description: 'unknown API route', path: '/api/nothing-here', diagnostics: /Not found/ },
+  ];
+  it.each(notFound)('$description → 404 OperationOutcome', async ({ path, diagnostics }) => {
+    const response = await fetch(`${base}${path}`);
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toContain('application/json');
+    const body = (await response.json()) as OperationOutcomeBody;
+    expect(body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
+    expect(body.issue[0]?.diagnostics).toMatch(diagnostics);
+  });
+
+  it('unknown report page → 404 HTML with the id escaped', async () => {
+    const response = await fetch(`${base}/reports/%3Cb%3Ex`);
+    expect(response.status).toBe(404);
+    const html = await response.text();
+    expect(html).toContain('<html lang="en-GB">');
+    expect(html).toContain('&lt;b&gt;x');
+    expect(html).not.toContain('<b>x');
+  });
+
+  it('an unexpected failure is a generic 500 with a request id, logged but never echoed', async () => {
+    for (const path of ['/api/reports/broken', '/reports/broken']) {
+      const response = await fetch(`${base}${path}`);
+      expect(response.status).toBe(500);
+      const requestId = response.headers.get('x-request-id');
+      expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+      const text = await response.text();
+      expect(text).toContain(requestId!);
+      for (const internal of [OUTSIDE_CSV, 'read_csv', 'Permission', 'DuckDB', lake.dir]) expect(text).not.toContain(internal);
+      expect(logLines.join('')).toContain(requestId!);
+    }
+    const body = (await (await fetch(`${base}/api/reports/broken`)).json()) as OperationOutcomeBody;
+    expect(body.issue[0]).toMatchObject({ severity: 'error', code: 'exception' });
+  });
+});

@@ -1,0 +1,71 @@
+// What each role's serving file holds, as SELECTs over the curated marts. Analysts get person-level
+// rows with keyed pseudonyms in place of identifiers and minimised quasi-identifiers (year of birth,
+// postcode district); commissioners get aggregates only, which the server passes through disclosure
+// control. Identifier columns are replaced by tokens at publish time and never copied.
+
+import type { ServingTableSpec } from './servingBuild.ts';
+
+export type ServingRole = 'analyst' | 'commissioner';
+
+const curated = (table: string) => `"main_curated"."${table}"`;
+
+export const servingTables: Record<ServingRole, ServingTableSpec[]> = {
+  analyst: [
+    {
+      name: 'srv_patient_record',
+      description: 'One row per patient record from each source; person_token links records with the same valid NHS number.',
+      sql: `SELECT nhs_number, fhir_patient_id, mrn, source_kind, source, year_of_birth, sex, postcode_district, practice_ods, nhs_number_valid
+            FROM ${curated('patient_record')}`,
+      tokens: [
+        { column: 'person_token', from: 'nhs_number', kind: 'nhs_number' },
+        { column: 'fhir_patient_token', from: 'fhir_patient_id', kind: 'fhir_patient' },
+        { column: 'mrn_token', from: 'mrn', kind: 'mrn' },
+      ],
+    },
+    {
+      name: 'srv_encounter',
+      description: 'Encounters from FHIR and HL7 ADT, with pseudonymised patient keys.',
+      sql: `SELECT nhs_number, encounter_id, source_kind, class_code, admitted_week, length_of_stay_days, provider_ods
+            FROM ${curated('encounter')}`,
+      tokens: [{ column: 'person_token', from: 'nhs_number', kind: 'nhs_number' }],
+      drop: ['encounter_id'],
+    },
+    {
+      name: 'srv_condition',
+      description: 'Diagnoses with their ICD-10 and SNOMED CT codes, pseudonymised.',
+      sql: `SELECT nhs_number, source_kind, icd10_code, snomed_code, snomed_display, onset_year FROM ${curated('condition')}`,
+      tokens: [{ column: 'person_token', from: 'nhs_number', kind: 'nhs_number' }],
+    },
+    {
+      name: 'srv_workforce_assignment',
+      description: 'ESR assignments: staff group, role, organisation and FTE; the person is a keyed pseudonym.',
+      sql: `SELECT person_id, staff_group, job_role, organisation_id, fte, assignment_start FROM ${curated('workforce_assignment')}`,
+      tokens: [{ column: 'staff_token', from: 'person_id', kind: 'esr_person' }],
+    },
+  ],
+  commissioner: [
+    {
+      name: 'srv_patients_by_practice',
+      description: 'Distinct people registered at each GP practice (from GP records).',
+      sql: `SELECT practice_ods, count(DISTINCT coalesce(nhs_number, fhir_patient_id)) AS patients
+            FROM ${curated('patient_record')} WHERE source_kind = 'fhir' AND practice_ods IS NOT NULL GROUP BY practice_ods`,
+    },
+    {
+      name: 'srv_condition_prevalence',
+      description: 'People with each long-term condition (SNOMED CT), from any source.',
+      sql: `SELECT snomed_code, any_value(snomed_display) AS condition, count(DISTINCT nhs_number) AS patients
+            FROM ${curated('condition')} WHERE snomed_code IS NOT NULL AND nhs_number IS NOT NULL GROUP BY snomed_code`,
+    },
+    {
+      name: 'srv_admissions_by_week',
+      description: 'Inpatient admissions per week and provider, from HL7 ADT and FHIR encounters.',
+      sql: `SELECT admitted_week, provider_ods, count(*) AS admissions
+            FROM ${curated('encounter')} WHERE class_code = 'IMP' AND admitted_week IS NOT NULL GROUP BY ALL`,
+    },
+    {
+      name: 'srv_workforce_by_staff_group',
+      description: 'Headcount of current assignments by ESR staff group.',
+      sql: `SELECT staff_group, count(DISTINCT person_id) AS headcount FROM ${curated('workforce_assignment')} GROUP BY staff_group`,
+    },
+  ],
+};
