@@ -1,0 +1,45 @@
+// `carelake serve`: the HTTP server for reports and the JSON API, reading only the published serving
+// files. Runs until interrupted; SIGINT/SIGTERM close it cleanly.
+
+import { CarelakeError } from '../../core/errors.ts';
+import { createLogger } from '../../core/logger.ts';
+import { DISCLOSURE_POLICIES } from '../../warehouse/disclosure/policy.ts';
+import { commissionerReports } from '../../warehouse/reports/commissionerReports.ts';
+import { buildServer } from '../../warehouse/server/buildServer.ts';
+import type { Console } from '../console.ts';
+import type { CommandContext } from '../context.ts';
+
+export async function serveCommand(ctx: CommandContext, options: { host?: string; port?: number }, out: Console): Promise<void> {
+  const host = options.host ?? ctx.config.serve.host;
+  const port = options.port ?? ctx.config.serve.port;
+  const server = buildServer({
+    layout: ctx.layout,
+    reports: commissionerReports,
+    logger: createLogger(ctx.layout.logs),
+    policy: DISCLOSURE_POLICIES[ctx.config.governance.suppression],
+  });
+  try {
+    await server.listen({ host, port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CarelakeError({
+      code: 'serve.listen',
+      kind: 'runtime',
+      message: `Cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : (err as Error).message}`,
+      hint: code === 'EADDRINUSE' ? 'stop the other server, or pass --port <another port>' : undefined,
+      cause: err,
+    });
+  }
+  const address = server.addresses()[0];
+  const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
+  out.info(`carelake is serving at ${url} (reports) — API: /api/health, /api/reports/<id>. Ctrl-C to stop.`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void server.close().then(() => resolve());
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

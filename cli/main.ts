@@ -1,0 +1,104 @@
+// The `carelake` command line. Each command lives in cli/commands/<name>.ts; this file only declares
+// them, and turns any failure into one clear line and a non-zero exit.
+
+import { Command, InvalidArgumentError } from 'commander';
+import { buildCommand } from './commands/build.ts';
+import { generateCommand } from './commands/generate.ts';
+import { initCommand } from './commands/init.ts';
+import { queryCommand } from './commands/query.ts';
+import { runCommand } from './commands/run.ts';
+import { serveCommand } from './commands/serve.ts';
+import { startCommand } from './commands/start.ts';
+import { statusCommand } from './commands/status.ts';
+import { reportFailure, terminal } from './console.ts';
+import { commandContext, type GlobalOptions } from './context.ts';
+
+const out = terminal();
+const program = new Command();
+
+program
+  .name('carelake')
+  .description('A lakehouse for NHS health and care data: land FHIR Bulk Data, HL7 v2 and ESR files, build curated models, serve pseudonymised data.')
+  .option('-c, --config <file>', 'the config file (default: ./carelake.yml, else the embedded defaults)')
+  .option('--verbose', 'print stack traces on failure')
+  .showHelpAfterError();
+
+const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+program
+  .command('init')
+  .description('write a starter carelake.yml in the current folder')
+  .action(async () => {
+    await initCommand(process.cwd(), out);
+  });
+
+program
+  .command('generate')
+  .description('write a deterministic synthetic population as FHIR Bulk, HL7 v2 and ESR source files, with truth/')
+  .option('--patients <n>', 'number of patients', integer, 1000)
+  .option('--seed <n>', 'random seed', integer, 1)
+  .requiredOption('--out <dir>', 'output folder')
+  .action(async (opts: { patients: number; seed: number; out: string }) => {
+    await generateCommand(opts, out);
+  });
+
+program
+  .command('run')
+  .argument('[sources...]', 'source names from the config (default: all)')
+  .description('land sources into raw Parquet; files already landed are skipped')
+  .action(async (sources: string[]) => {
+    const ctx = await commandContext(globals());
+    const summaries = await runCommand(ctx, sources, out);
+    if (summaries.some((s) => s.run.status === 'failed')) process.exitCode = 1;
+  });
+
+program
+  .command('build')
+  .description('run the SQL models into the warehouse and publish the pseudonymised serving files')
+  .action(async () => {
+    await buildCommand(await commandContext(globals()), out);
+  });
+
+program
+  .command('serve')
+  .description('serve the reports and the JSON API over HTTP')
+  .option('--host <host>', 'address to listen on (default from config)')
+  .option('--port <port>', 'port to listen on (default from config)', integer)
+  .action(async (opts: { host?: string; port?: number }) => {
+    await serveCommand(await commandContext(globals()), opts, out);
+  });
+
+program
+  .command('status')
+  .description('the last run of each source, with its counts')
+  .action(async () => {
+    statusCommand(await commandContext(globals()), out);
+  });
+
+program
+  .command('query')
+  .argument('<sql>', 'a SQL query over the warehouse (raw views, curated tables, ops.*)')
+  .option('--json', 'print JSON instead of a table')
+  .description('query the warehouse catalog (engineers)')
+  .action(async (sql: string, opts: { json?: boolean }) => {
+    await queryCommand(await commandContext(globals()), sql, opts.json ? 'json' : 'table', out);
+  });
+
+program
+  .command('start')
+  .description('the demo end to end: generate sources if absent, run, build, serve')
+  .action(async () => {
+    await startCommand(await commandContext(globals()), out);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = reportFailure(err, globals().verbose ?? false);
+}
