@@ -1,0 +1,165 @@
+// The whole data path on a small generated population: generate → run → build → serve, with every
+// count reconciled against the generator's truth/, and a second run that lands nothing.
+
+import { readFileSync, writeFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCommand } from '../../cli/commands/build.ts';
+import { generateCommand } from '../../cli/commands/generate.ts';
+import { runCommand } from '../../cli/commands/run.ts';
+import { commandContext, type CommandContext } from '../../cli/context.ts';
+import type { Console } from '../../cli/console.ts';
+import { withDuckDb } from '../../core/duckdb.ts';
+import { quoteLiteral } from '../../core/sql.ts';
+import type { RunSummary } from '../../pipelines/runs/runSource.ts';
+import type { GenerateCounts } from '../../synthetic/generate.ts';
+import { commissionerReports } from '../../warehouse/reports/commissionerReports.ts';
+import { buildServer } from '../../warehouse/server/buildServer.ts';
+
+const PATIENTS = 400;
+const SEED = 11;
+
+const silent: Console = { info: () => {}, warn: () => {}, progress: () => {}, done: () => {} };
+
+describe('carelake end to end', () => {
+  let dir: string;
+  let ctx: CommandContext;
+  let truth: GenerateCounts;
+  let firstRun: RunSummary[];
+  const keyHex = 'ab'.repeat(32);
+  const env = { ...process.env };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'carelake-e2e-'));
+    await generateCommand({ patients: PATIENTS, seed: SEED, out: join(dir, 'demo') }, silent);
+    truth = JSON.parse(readFileSync(join(dir, 'demo', 'truth', 'counts.json'), 'utf8')) as GenerateCounts;
+    writeFileSync(
+      join(dir, 'carelake.yml'),
+      `lake: ./lake
+sources:
+  - { name: gp, kind: fhir-bulk-files, path: ./demo/fhir }
+  - { name: pas, kind: hl7v2, path: "./demo/hl7/*.hl7" }
+  - { name: esr, kind: esr, path: ./demo/esr }
+governance: { keyEnv: CARELAKE_E2E_KEY }
+`,
+    );
+    ctx = await commandContext({ config: join(dir, 'carelake.yml') });
+    process.env.CARELAKE_E2E_KEY = keyHex;
+    firstRun = await runCommand(ctx, [], silent);
+    await buildCommand(ctx, silent);
+  });
+  afterAll(() => {
+    process.env = env;
+  });
+
+  const warehouse = <T>(sql: string) => withDuckDb(ctx.layout.warehouse, { readOnly: true }, (db) => db.scalar(sql)) as Promise<T>;
+
+  it('accounts for every record of every source: in = landed + quarantined, and in = generated', () => {
+    const bySource = new Map(firstRun.map((s) => [s.run.source, s.run]));
+    const fhirRecords = Object.values(truth.fhir).reduce((a, b) => a + b, 0);
+    const expected: Record<string, number> = { gp: fhirRecords, pas: truth.hl7.messages, esr: truth.esr.data_lines };
+    for (const [source, records] of Object.entries(expected)) {
+      const run = bySource.get(source)!;
+      expect(run.status, source).toBe('succeeded');
+      expect(run.records_in, source).toBe(records);
+      expect(run.records_landed + run.records_quarantined, source).toBe(run.records_in);
+    }
+  });
+
+  it('builds curated rows that reconcile with truth/', async () => {
+    const counts = await withDuckDb(ctx.layout.warehouse, { readOnly: true }, (db) =>
+      db.all(`SELECT
+        (SELECT count(*) FROM main_staging.stg_fhir_patient)::INTEGER AS fhir_patients,
+        (SELECT count(*) FROM main_staging.stg_fhir_encounter)::INTEGER AS fhir_encounters,
+        (SELECT count(*) FROM main_staging.stg_fhir_condition)::INTEGER AS fhir_conditions,
+        (SELECT count(*) FROM main_staging.stg_hl7_message)::INTEGER AS hl7_messages,
+        (SELECT count(*) FROM main_staging.stg_hl7_patient)::INTEGER AS hl7_patients,
+        (SELECT count(*) FROM main_staging.stg_hl7_encounter)::INTEGER AS hl7_encounters,
+        (SELECT count(*) FROM main_staging.stg_hl7_patient_merge)::INTEGER AS hl7_merges,
+        (SELECT count(*) FROM main_staging.stg_hl7_diagnosis)::INTEGER AS hl7_diagnoses,
+        (SELECT count(*) FROM main_staging.stg_esr_person)::INTEGER AS esr_people,
+        (SELECT count(*) FROM main_curated.patient_record)::INTEGER AS patient_records`),
+    );
+    expect(counts[0]).toEqual({
+      fhir_patients: truth.fhir.Patient,
+      fhir_encounters: truth.fhir.Encounter,
+      fhir_conditions: truth.fhir.Condition,
+      hl7_messages: truth.hl7.messages,
+      hl7_patients: truth.hl7.patients_distinct_mrn,
+      hl7_encounters: truth.hl7.episodes - truth.hl7.cancelled_admissions,
+      hl7_merges: truth.hl7.merges,
+      hl7_diagnoses: truth.hl7.dg1_segments,
+      esr_people: truth.staff - truth.esr.changes.delete_person,
+      patient_records: truth.fhir.Patient + truth.hl7.patients_distinct_mrn,
+    });
+    // The ledger is copied into the warehouse for reporting.
+    expect(await warehouse<number>(`SELECT count(*)::INTEGER FROM ops.runs`)).toBe(3);
+  });
+
+  it('serves the same rows, pseudonymised: no NHS number from truth/ and no key byte in any serving file', async () => {
+    const pointer = JSON.parse(readFileSync(ctx.layout.servingPointer, 'utf8')) as { releases: Record<string, { file: string }> };
+    const analystFile = join(ctx.layout.serving, pointer.releases.analyst!.file);
+    const served = await withDuckDb(analystFile, { readOnly: true }, (db) =>
+      db.all(`SELECT (SELECT count(*) FROM srv_patient_record)::INTEGER AS records, (SELECT count(DISTINCT person_token) FROM srv_patient_record)::INTEGER AS people, (SELECT count(*) FROM srv_encounter)::INTEGER AS encounters`),
+    );
+    const curated = await withDuckDb(ctx.layout.warehouse, { readOnly: true }, (db) =>
+      db.all(`SELECT (SELECT count(*) FROM main_curated.patient_record)::INTEGER AS records, (SELECT count(DISTINCT nhs_number) FILTER (WHERE nhs_number_valid) FROM main_curated.patient_record)::INTEGER AS people, (SELECT count(*) FROM main_curated.encounter)::INTEGER AS encounters`),
+    );
+    expect(served).toEqual(curated);
+
+    const nhsNumbers = readFileSync(join(dir, 'demo', 'truth', 'people.csv'), 'utf8').split('\n').slice(1, 200).map((l) => l.split(',')[1]!).filter(Boolean);
+    expect(nhsNumbers.length).toBeGreaterThan(100);
+    // Values are compared through SQL, not in the file's bytes, because DuckDB compresses strings.
+    const leaks = (file: string, schema: string) =>
+      withDuckDb(file, { readOnly: true }, async (db) => {
+        const columns = await db.all(`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ? AND data_type = 'VARCHAR'`, [schema]);
+        let found = 0;
+        for (const c of columns) {
+          found += Number(await db.scalar(`SELECT count(*) FROM "${schema}"."${String(c.table_name)}" WHERE "${String(c.column_name)}" IN (${nhsNumbers.map(quoteLiteral).join(', ')})`));
+        }
+        return found;
+      });
+    // The scan finds identifiers where they are (the engineer's curated tables)…
+    expect(await leaks(ctx.layout.warehouse, 'main_curated')).toBeGreaterThan(0);
+    // …and finds none in any serving file; nor is the key there, in hex or raw bytes.
+    const files = readdirSync(ctx.layout.serving).filter((f) => f.endsWith('.duckdb'));
+    expect(files.length).toBe(2);
+    for (const name of files) {
+      expect(await leaks(join(ctx.layout.serving, name), 'main'), name).toBe(0);
+      const bytes = readFileSync(join(ctx.layout.serving, name));
+      expect(bytes.includes(Buffer.from(keyHex)), name).toBe(false);
+      expect(bytes.includes(Buffer.from(keyHex, 'hex')), name).toBe(false);
+    }
+  });
+
+  it('answers the report API and page from the commissioner file, with small numbers suppressed', async () => {
+    const server = buildServer({ layout: ctx.layout, reports: commissionerReports, logger: false });
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const address = server.addresses()[0]!;
+      const base = `http://127.0.0.1:${typeof address === 'object' ? address.port : 0}`;
+      const report = (await (await fetch(`${base}/api/reports/condition-prevalence`)).json()) as { rows: (string | number | null)[][]; columns: string[] };
+      const patients = report.columns.indexOf('Patients');
+      expect(report.rows.length).toBeGreaterThan(0);
+      for (const row of report.rows) {
+        const v = row[patients]!;
+        expect(v === null || (typeof v === 'number' && v % 5 === 0 && (v === 0 || v > 7))).toBe(true);
+      }
+      const page = await fetch(`${base}/reports/condition-prevalence`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('Long-term condition prevalence');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('lands nothing new on a second run', async () => {
+    const again = await runCommand(ctx, [], silent);
+    for (const s of again) {
+      expect(s.run.records_in, s.run.source).toBe(0);
+      expect(s.run.files_landed, s.run.source).toBe(0);
+      expect(s.run.files_skipped, s.run.source).toBe(firstRun.find((f) => f.run.source === s.run.source)!.run.files_landed);
+    }
+  });
+});
