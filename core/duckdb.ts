@@ -108,7 +108,7 @@ export async function withDuckDb<T>(path: string, options: OpenOptions, work: (d
 }
 
 export function wrapDuckDbError(step: string, sql: string, err: unknown): CarelakeError {
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = scrubValues(err instanceof Error ? err.message : String(err));
   const firstLine = sql.trim().split('\n')[0] ?? '';
   return new CarelakeError({
     code: 'duckdb.error',
@@ -116,6 +116,18 @@ export function wrapDuckDbError(step: string, sql: string, err: unknown): Carela
     message: `DuckDB failed to ${step}: ${detail}${firstLine ? ` [SQL: ${firstLine.slice(0, 160)}]` : ''}`,
     cause: err,
   });
+}
+
+/**
+ * DuckDB quotes the offending value in errors about data ("Could not convert string '9434765919' to
+ * INT32", "invalid date field format: \"…\"", "Duplicate key \"id: …\"", "…Input: \"{…}\""). Those values
+ * can be identifiers, and error messages reach logs, so in the error classes that concern data every
+ * quoted string is cut out, once, here. Binder and catalog errors keep their quotes: they name tables.
+ */
+export function scrubValues(message: string): string {
+  const concernsData = /^(Conversion|Invalid Input|Constraint|Out of Range) Error/i.test(message);
+  const scrubbed = concernsData ? message.replace(/'(?:[^']|'')*'/g, "'…'").replace(/"(?:[^"\\]|\\.)*"/g, '"…"') : message;
+  return scrubbed.replace(/(Input:|input:) .*$/gm, '$1 …');
 }
 
 function openError(path: string, err: unknown): CarelakeError {
