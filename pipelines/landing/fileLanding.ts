@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { DuckDb, type ColumnType, type RowAppender } from '../../core/duckdb.ts';
 import type { LakeLayout } from '../../core/lake.ts';
 import { quoteIdent, quoteLiteral } from '../../core/sql.ts';
-import type { FileStatus, Ledger, PartRecord, QuarantineRecord } from '../ledger/ledger.ts';
+import type { FileLandingPlan, FileStatus, Ledger, PartRecord, QuarantineRecord } from '../ledger/ledger.ts';
 import { quarantineFile, QuarantineWriter, type RejectedRecord } from './quarantineStore.ts';
 import type { RawDatasetSchema, RawRecordValues } from './rawDataset.ts';
 
@@ -145,17 +145,7 @@ export class FileLanding {
     );
     const quarantined = this.rejects.rejected;
     ledger.recordIntent({
-      file: {
-        source,
-        location: this.file.location,
-        sha256: this.file.sha256,
-        bytes: this.file.bytes,
-        run_id: runId,
-        records_in: this.landed + quarantined,
-        records_landed: this.landed,
-        records_quarantined: quarantined,
-        reconciliation: reconciliation.length ? JSON.stringify(reconciliation) : null,
-      },
+      file: this.fileRecord(this.landed, quarantined, reconciliation),
       parts,
       quarantine: this.rejectIndex,
       status: 'landed',
@@ -199,17 +189,7 @@ export class FileLanding {
       reconciliation,
     });
     ledger.recordIntent({
-      file: {
-        source,
-        location: this.file.location,
-        sha256: this.file.sha256,
-        bytes: this.file.bytes,
-        run_id: runId,
-        records_in: whole.recordsIn,
-        records_landed: 0,
-        records_quarantined: whole.recordsIn,
-        reconciliation: reconciliation.length ? JSON.stringify(reconciliation) : null,
-      },
+      file: this.fileRecord(0, whole.recordsIn, reconciliation),
       parts: [],
       quarantine: [{ run_id: runId, source, location: this.file.location, record: '(whole file)', field: whole.field, reason: whole.reason, stored_at: stored }],
       status: 'quarantined',
@@ -223,6 +203,20 @@ export class FileLanding {
       recordsQuarantined: whole.recordsIn,
       parts: [],
       reconciliation,
+    };
+  }
+
+  private fileRecord(landed: number, quarantined: number, reconciliation: Reconciliation[]): FileLandingPlan['file'] {
+    return {
+      source: this.ctx.source,
+      location: this.file.location,
+      sha256: this.file.sha256,
+      bytes: this.file.bytes,
+      run_id: this.ctx.runId,
+      records_in: landed + quarantined,
+      records_landed: landed,
+      records_quarantined: quarantined,
+      reconciliation: reconciliation.length ? JSON.stringify(reconciliation) : null,
     };
   }
 
