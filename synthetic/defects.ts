@@ -3,7 +3,9 @@
 // postcode. The truth files keep the true values, so linkage can be scored against them. Rates are
 // small and every draw comes from the caller's random stream, so the same seed damages the same
 // records. Each copy reports the defects it actually received (a swap is only a defect when it
-// changes the date), which the truth files list per source record.
+// changes the date), which the truth files list per source record. A person with no NHS number at all
+// (the 999 test range ran out) cannot have one lost, mistyped or replaced: their copies simply have none,
+// state `none`, and no NHS-number defect is recorded.
 
 import { nicknamesFor } from './names.ts';
 import type { Identity, TrueIdentity } from './population.ts';
@@ -63,7 +65,8 @@ export const DUPLICATE_REGISTRATION_DEFECTS: DefectRates = {
   missing_postcode: 0.1,
 };
 
-export type NhsNumberState = 'valid' | 'missing' | 'invalid' | 'temporary';
+/** `none`: the person has no NHS number anywhere (not a defect); `missing`: the source lost the one they have. */
+export type NhsNumberState = 'valid' | 'none' | 'missing' | 'invalid' | 'temporary';
 
 export interface SourceCopy {
   identity: Identity;
@@ -77,7 +80,7 @@ export function sourceCopy(truth: TrueIdentity, rates: DefectRates, random: Rand
   let familyName = truth.familyName;
   let birthDate = truth.birthDate;
   let nhsNumber: string | null = truth.nhsNumber;
-  let nhsNumberState: NhsNumberState = 'valid';
+  let nhsNumberState: NhsNumberState = truth.nhsNumber === null ? 'none' : 'valid';
   let postcode: string | null = truth.postcode;
 
   const nicknames = nicknamesFor(givenName);
@@ -97,9 +100,12 @@ export function sourceCopy(truth: TrueIdentity, rates: DefectRates, random: Rand
       defects.push('swapped_day_month');
     }
   }
-  // One NHS-number fault at most: the three are alternatives, not independent.
+  // One NHS-number fault at most: the three are alternatives, not independent. The draw is taken even
+  // for someone without a number, so the rest of the copy comes from the same point in the stream.
   const nhsDraw = random.next();
-  if (nhsDraw < rates.missing_nhs_number) {
+  if (truth.nhsNumber === null) {
+    // Nothing to lose, mistype or replace.
+  } else if (nhsDraw < rates.missing_nhs_number) {
     nhsNumber = null;
     nhsNumberState = 'missing';
     defects.push('missing_nhs_number');

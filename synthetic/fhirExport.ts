@@ -4,7 +4,8 @@
 // Organizations and Practitioners are written first (a few hundred); each person's Patient and clinical
 // resources are then built from that person's own random stream and written straight out. Patients
 // carry GP-record defects (see defects.ts); clinical codes mix SNOMED CT, ICD-10 and local codes so
-// terminology mapping has work to do.
+// terminology mapping has work to do. A Patient gets the nhs-number identifier only when its copy
+// holds a number: a person with none (beyond the 999 test range) has no `identifier` at all.
 
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';

@@ -3,6 +3,9 @@
 // Generic Outbound files (a separate staff population) — and the ground truth that links them.
 // Same options ⇒ byte-identical output; nothing reads the clock (dates hang off `referenceDate`).
 // People are generated and written one at a time, so memory stays flat for a million patients.
+// Up to `MAX_PATIENTS`; the 999 test range holds `NHS_TEST_RANGE_CAPACITY` (909,091) NHS numbers, so
+// in a bigger run everyone after that has no NHS number at all (unregistered people, overseas
+// visitors) — counted as `people_without_nhs_number` — rather than a reused or real-range one.
 // Layout under `outDir`: fhir/{manifest.json,<Type>.ndjson}, hl7/{adt,oru}-NNNNNN.hl7,
 // esr/GO_431_EXP_GO{F,C}_<date>_<seq8>.DAT, truth/{people,staff,source_records,defects}.csv and
 // truth/counts.json (see `GenerateCounts`).
@@ -54,6 +57,8 @@ export interface GenerateCounts {
   seed: number;
   referenceDate: string;
   people: number;
+  /** People with no NHS number at all: 0 up to `NHS_TEST_RANGE_CAPACITY` patients, the rest beyond. */
+  people_without_nhs_number: number;
   staff: number;
   fhir: Record<FhirResourceType, number>;
   hl7: Hl7Counts;
@@ -79,6 +84,8 @@ export interface GenerateCounts {
 }
 
 export const DEFAULT_REFERENCE_DATE = '2026-01-01';
+/** A sane ceiling on one run; everyone past the 999 test range (`NHS_TEST_RANGE_CAPACITY`) gets no NHS number. */
+export const MAX_PATIENTS = 10_000_000;
 const OUTPUT_FOLDERS = ['fhir', 'hl7', 'esr', 'truth'] as const;
 
 interface ValidOptions {
@@ -93,8 +100,11 @@ function validate(options: GenerateOptions): ValidOptions {
   const problems: string[] = [];
   const { patients, seed, outDir } = options;
   const referenceDate = options.referenceDate ?? DEFAULT_REFERENCE_DATE;
-  if (!Number.isInteger(patients) || patients < 1 || patients > NHS_TEST_RANGE_CAPACITY) {
-    problems.push(`patients must be a whole number from 1 to ${NHS_TEST_RANGE_CAPACITY} (the valid NHS numbers in the 999 test range), got ${String(patients)}`);
+  if (!Number.isInteger(patients) || patients < 1 || patients > MAX_PATIENTS) {
+    problems.push(
+      `patients must be a whole number from 1 to ${MAX_PATIENTS} (people beyond the first ${NHS_TEST_RANGE_CAPACITY}, ` +
+        `the valid NHS numbers in the 999 test range, get no NHS number), got ${String(patients)}`,
+    );
   }
   if (!Number.isSafeInteger(seed)) problems.push(`seed must be a whole number, got ${String(seed)}`);
   if (typeof outDir !== 'string' || outDir.trim() === '') problems.push('outDir must name a folder');
@@ -182,8 +192,10 @@ export async function generateDemoSources(options: GenerateOptions): Promise<Gen
     await fhir.careSettings(settings, referenceSeconds);
 
     const overlap = { fhir: 0, hl7: 0, both: 0 };
+    let withoutNhsNumber = 0;
     for (let i = 0; i < patients; i++) {
       const person = population.person(i);
+      if (person.identity.nhsNumber === null) withoutNhsNumber++;
       await truth.person(person);
       const inHl7 = person.inHospital ? await hl7.person(person) : false;
       // Someone the hospital feed could not take (born after their slot) still needs a source.
@@ -212,6 +224,7 @@ export async function generateDemoSources(options: GenerateOptions): Promise<Gen
       seed,
       referenceDate,
       people: patients,
+      people_without_nhs_number: withoutNhsNumber,
       staff: workforce.staffCount,
       fhir: { ...fhirCounts },
       hl7: hl7Output.counts,

@@ -6,7 +6,9 @@
 // queue only ever holds stories still in progress (bounded by the longest story, not the population).
 // Files rotate every N messages (`adt-000001.hl7`, `oru-000001.hl7`, names sort chronologically);
 // every third file is batched FHS/BHS…BTS/FTS with correct counts, the rest are plain. Segments end
-// CR, text is escaped, and files are Latin-1 as MSH-18 (`8859/1`) declares.
+// CR, text is escaped, and files are Latin-1 as MSH-18 (`8859/1`) declares. PID-3 carries the NHS
+// number as a second repetition only when the registration holds one; a person with no NHS number
+// (beyond the 999 test range) never gets that repetition, not even after a PDS trace.
 
 import { join } from 'node:path';
 import { DAY, HOUR, MINUTE, YEAR, hl7Timestamp } from './calendar.ts';
@@ -374,8 +376,10 @@ export class Hl7Feed {
       // Half the updates come from a PDS trace that corrects the registration; later messages keep it.
       if (!registration.corrected && random.chance(0.5)) {
         registration.identity = { ...person.identity, addressLines: registration.identity.addressLines };
-        registration.nhsState = 'valid';
-        registration.verification = '01';
+        // A trace finds no NHS number for someone who has none: 04, trace attempted, no match.
+        const hasNhsNumber = person.identity.nhsNumber !== null;
+        registration.nhsState = hasNhsNumber ? 'valid' : 'none';
+        registration.verification = hasNhsNumber ? '01' : '04';
         registration.corrected = true;
       }
       this.schedule(at, 'ADT^A08', trust, segment('EVN', { 1: 'A08', 2: hl7Timestamp(at) }) + header() + this.pv1(visit, null));
@@ -492,5 +496,6 @@ function verificationStatus(state: NhsNumberState, random: Random): string {
   if (state === 'valid') return random.chance(0.92) ? '01' : '02';
   if (state === 'invalid') return '02';
   if (state === 'temporary') return '04';
+  // 'missing' or 'none': 03 trace required, or 07 not present and trace not required.
   return random.pick(['03', '07']);
 }

@@ -3,7 +3,8 @@
 // People are never kept: the generator asks for person i, writes every source copy, and moves on.
 // Each person draws from their own random stream, so person i is the same whatever else changes;
 // NHS numbers are the one sequential piece (a permutation counter), which is fine because people are
-// always produced in index order.
+// always produced in index order. The 999 test range runs out after 909,091 people; everyone after
+// that has no NHS number at all (`nhsNumber: null`), like an unregistered person or overseas visitor.
 
 import { DAY, YEAR, isoDate } from './calendar.ts';
 import { sampleConditions, type ConditionKey } from './clinical.ts';
@@ -30,7 +31,8 @@ export interface Identity {
 }
 
 export interface TrueIdentity extends Identity {
-  nhsNumber: string;
+  /** Null only once the 999 test range is used up: the person has no NHS number anywhere. */
+  nhsNumber: string | null;
   postcode: string;
 }
 

@@ -1,8 +1,9 @@
 // Ground truth for scoring linkage and reconciling loads: `truth/people.csv` (each patient's TRUE
-// identity), `truth/staff.csv` (the ESR workforce), `truth/source_records.csv` (which person every
-// source record belongs to: each FHIR Patient, HL7 MRN and ESR person exactly once),
-// `truth/defects.csv` (the deliberate damage in each source record) and, at the end,
-// `truth/counts.json`. Rows are written as people are generated, so nothing accumulates in memory.
+// identity; `nhs_number` is empty for anyone the 999 test range could not cover), `truth/staff.csv`
+// (the ESR workforce), `truth/source_records.csv` (which person every source record belongs to: each
+// FHIR Patient, HL7 MRN and ESR person exactly once), `truth/defects.csv` (the deliberate damage in
+// each source record) and, at the end, `truth/counts.json`. Rows are written as people are
+// generated, so nothing accumulates in memory.
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -72,7 +73,7 @@ export class TruthWriter {
   async person(person: Person): Promise<void> {
     const t = person.identity;
     this.rows.people++;
-    await this.people.write(csvRow([person.personId, t.nhsNumber, t.givenName, t.familyName, t.birthDate, t.sex, t.postcode, person.practice.ods]));
+    await this.people.write(csvRow([person.personId, t.nhsNumber ?? '', t.givenName, t.familyName, t.birthDate, t.sex, t.postcode, person.practice.ods]));
   }
 
   async staff(staff: StaffMember): Promise<void> {

@@ -3,36 +3,48 @@
 // Unique identifiers come from a counter run through an affine permutation, so they look scattered
 // yet never repeat, and nothing remembers which were issued (memory stays flat at a million people).
 // None of these values can belong to a real person: NHS numbers are all 999…, NI numbers use the
-// never-issued `QQ` prefix, and organisation codes are paired with invented names.
+// never-issued `QQ` prefix, and organisation codes are paired with invented names. The 999 range
+// holds only `NHS_TEST_RANGE_CAPACITY` valid numbers; once they are all issued the allocator gives
+// `null` (no NHS number: an unregistered person or overseas visitor), never a reused or real-range one.
 
-import { CarelakeError } from '../core/errors.ts';
 import { nhsCheckDigit } from '../transforms/identifiers/nhsNumber.ts';
 import { AffinePermutation, Random } from './random.ts';
 
 /** How many valid NHS numbers start 999: 10^6 nine-digit prefixes minus those whose check digit would be 10. */
 export const NHS_TEST_RANGE_CAPACITY = 909_091;
 
-/** Hands out distinct, Mod-11-valid NHS numbers in the 999 test range. */
+/**
+ * Hands out distinct, Mod-11-valid NHS numbers in the 999 test range, then `null` for everyone after
+ * the range (or the smaller `capacity` a test passes) is used up. Never throws, never repeats.
+ */
 export class NhsNumberAllocator {
   private readonly permutation: AffinePermutation;
+  private readonly capacity: number;
   private counter = 0;
+  private issued = 0;
 
-  constructor(seed: number) {
+  constructor(seed: number, capacity: number = NHS_TEST_RANGE_CAPACITY) {
     this.permutation = new AffinePermutation(1_000_000, Random.derive(seed, 'nhs-number'));
+    this.capacity = Math.min(capacity, NHS_TEST_RANGE_CAPACITY);
   }
 
-  next(): string {
+  /** How many numbers have been handed out so far. */
+  get issuedCount(): number {
+    return this.issued;
+  }
+
+  next(): string | null {
+    if (this.issued >= this.capacity) return null;
     // About one prefix in eleven has no valid check digit; skipping it keeps the counter a bijection.
     while (this.counter < this.permutation.modulus) {
       const prefix = `999${String(this.permutation.at(this.counter++)).padStart(6, '0')}`;
       const check = nhsCheckDigit(prefix);
-      if (check !== null) return `${prefix}${check}`;
+      if (check !== null) {
+        this.issued++;
+        return `${prefix}${check}`;
+      }
     }
-    throw new CarelakeError({
-      code: 'synthetic.nhs_numbers_exhausted',
-      kind: 'internal',
-      message: `The 999 test range holds only ${NHS_TEST_RANGE_CAPACITY} valid NHS numbers and all have been issued.`,
-    });
+    return null;
   }
 }
 

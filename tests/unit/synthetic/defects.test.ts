@@ -68,4 +68,20 @@ describe('sourceCopy', () => {
     }
     expect(JSON.stringify(truth)).toBe(before);
   });
+
+  it('gives a person with no NHS number copies without one, and never an NHS-number defect', () => {
+    const unnumbered: TrueIdentity = { ...truth, nhsNumber: null };
+    const random = Random.derive(3, 'copies');
+    const seen = new Set<string>();
+    for (let i = 0; i < 500; i++) {
+      const { identity, nhsNumberState, defects } = sourceCopy(unnumbered, DUPLICATE_REGISTRATION_DEFECTS, random);
+      expect(identity.nhsNumber).toBeNull();
+      expect(nhsNumberState).toBe('none');
+      for (const d of ['missing_nhs_number', 'invalid_nhs_check_digit', 'temporary_nhs_number'] as const) expect(defects).not.toContain(d);
+      expect(identity.postcode === null).toBe(defects.includes('missing_postcode'));
+      for (const d of defects) seen.add(d);
+    }
+    // The other defects still apply to them.
+    expect([...seen].sort()).toEqual(['missing_postcode', 'name_typo', 'nickname', 'swapped_day_month']);
+  });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CarelakeError } from '../../../core/errors.ts';
 import { isValidNhsNumber } from '../../../transforms/identifiers/nhsNumber.ts';
 import { ESR_FIELD_COUNTS } from '../../../synthetic/esrGoFiles.ts';
-import { generateDemoSources, type GenerateCounts, type GenerateOptions, type GenerateSummary } from '../../../synthetic/generate.ts';
+import { MAX_PATIENTS, generateDemoSources, type GenerateCounts, type GenerateOptions, type GenerateSummary } from '../../../synthetic/generate.ts';
 
 const PATIENTS = 200;
 const SEED = 11;
@@ -153,22 +153,27 @@ describe('generated output layout', () => {
 });
 
 describe('truth files', () => {
-  it('gives every patient a valid, distinct 999-range NHS number', async () => {
+  it('gives every NHS number present a valid, distinct 999-range one, and counts those without', async () => {
     const rows = csvRows(await text('truth/people.csv'));
     expect(rows[0]!.join(',')).toBe('person_id,nhs_number,given_name,family_name,birth_date,sex,postcode,practice_ods');
     const people = rows.slice(1);
     expect(people).toHaveLength(PATIENTS);
-    for (const row of people) {
-      expect(row).toHaveLength(8);
-      const nhs = row[1]!;
+    const present = people.map((r) => r[1]!).filter((nhs) => nhs !== '');
+    expect(people.length - present.length).toBe(counts.people_without_nhs_number);
+    // Far below the 999 range's capacity, everyone has one.
+    expect(counts.people_without_nhs_number).toBe(0);
+    for (const nhs of present) {
       expect(nhs.startsWith('999'), nhs).toBe(true);
       expect(isValidNhsNumber(nhs), nhs).toBe(true);
+    }
+    expect(new Set(present).size).toBe(present.length);
+    for (const row of people) {
+      expect(row).toHaveLength(8);
       expect(row[4]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
       expect(['male', 'female', 'other', 'unknown']).toContain(row[5]);
       expect(row[6]).toMatch(/^[A-Z]{1,2}\d{1,2} \d[A-Z]{2}$/);
       expect(row[7]).toMatch(/^[A-Z]\d{5}$/);
     }
-    expect(new Set(people.map((r) => r[1])).size).toBe(PATIENTS);
   });
 
   it('maps every FHIR Patient, HL7 MRN and ESR person to a person exactly once', async () => {
@@ -485,7 +490,7 @@ describe('ESR Generic Outbound files', () => {
 describe('generateDemoSources options', () => {
   const cases: { description: string; options: Partial<GenerateOptions>; message: RegExp }[] = [
     { description: 'no patients', options: { patients: 0 }, message: /patients must be a whole number/ },
-    { description: 'more patients than 999-range NHS numbers', options: { patients: 909_092 }, message: /909091/ },
+    { description: 'more patients than the ceiling', options: { patients: MAX_PATIENTS + 1 }, message: /from 1 to 10000000/ },
     { description: 'fractional seed', options: { seed: 1.5 }, message: /seed must be a whole number/ },
     { description: 'impossible reference date', options: { referenceDate: '2026-02-30' }, message: /referenceDate must be an ISO date/ },
   ];

@@ -19,13 +19,43 @@ describe('NhsNumberAllocator', () => {
     for (let i = 0; i < 1_000_000; i++) if (nhsCheckDigit(`999${String(i).padStart(6, '0')}`) !== null) valid++;
     expect(NHS_TEST_RANGE_CAPACITY).toBe(valid);
   });
+
+  it('gives null, without throwing, once a small injected capacity is used up', () => {
+    const allocator = new NhsNumberAllocator(5, 7);
+    const issued = Array.from({ length: 7 }, () => allocator.next());
+    for (const n of issued) expect(isValidNhsNumber(n), String(n)).toBe(true);
+    expect(new Set(issued).size).toBe(7);
+    for (let i = 0; i < 100; i++) expect(allocator.next()).toBeNull();
+    expect(allocator.issuedCount).toBe(7);
+  });
+
+  it('issues the same numbers, in the same order, whatever the capacity', () => {
+    const full = new NhsNumberAllocator(9);
+    const capped = new NhsNumberAllocator(9, 50);
+    for (let i = 0; i < 50; i++) expect(capped.next()).toBe(full.next());
+    expect(capped.next()).toBeNull();
+    expect(full.next()).not.toBeNull();
+  });
+
+  it('gives null after the real 999 range is exhausted, never a reused or out-of-range number', () => {
+    const allocator = new NhsNumberAllocator(3);
+    let valid = 0;
+    for (let i = 0; i < NHS_TEST_RANGE_CAPACITY; i++) {
+      const n = allocator.next();
+      // Cheap shape checks only: distinctness over the full range is the permutation's job (tested above on 20,000).
+      if (n !== null && n.startsWith('999') && n.length === 10) valid++;
+    }
+    expect(valid).toBe(NHS_TEST_RANGE_CAPACITY);
+    expect(allocator.next()).toBeNull();
+    expect(allocator.next()).toBeNull();
+  });
 });
 
 describe('identifier defects and shapes', () => {
   const random = Random.derive(1, 'ids');
   const nhs = new NhsNumberAllocator(1);
   const cases = [
-    { description: 'a wrong check digit fails Mod-11', value: () => withWrongCheckDigit(nhs.next(), random), check: (v: string) => expect(nhsNumberStatus(v)).toBe('invalid-check-digit') },
+    { description: 'a wrong check digit fails Mod-11', value: () => withWrongCheckDigit(nhs.next()!, random), check: (v: string) => expect(nhsNumberStatus(v)).toBe('invalid-check-digit') },
     { description: 'a temporary number is not an NHS number', value: () => temporaryNumber(random), check: (v: string) => expect(nhsNumberStatus(v)).toBe('malformed') },
     { description: 'postcodes have a valid inward code', value: () => postcode('LS1', random), check: (v: string) => expect(v).toMatch(/^LS1 \d[ABD-HJLNP-UW-Z]{2}$/) },
     { description: 'NI numbers use the never-issued QQ prefix', value: () => niNumber(123, random), check: (v: string) => expect(v).toMatch(/^QQ000123[A-D]$/) },
