@@ -71,6 +71,21 @@ export class DuckDb {
     }
   }
 
+  /** Rows in batches as DuckDB produces them, so a large result never sits in memory whole. */
+  async *stream(sql: string, params?: Params, step = 'query'): AsyncGenerator<Row[]> {
+    let result;
+    try {
+      result = await this.connection.stream(sql, params);
+    } catch (err) {
+      throw wrapDuckDbError(step, sql, err);
+    }
+    try {
+      for await (const rows of result.yieldRowObjectJson()) yield rows as Row[];
+    } catch (err) {
+      throw wrapDuckDbError(step, sql, err);
+    }
+  }
+
   async scalar(sql: string, params?: Params, step = 'query'): Promise<Json> {
     const rows = await this.table(sql, params, step);
     return rows.rows[0]?.[0] ?? null;

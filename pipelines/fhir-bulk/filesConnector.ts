@@ -7,11 +7,11 @@ import { join, resolve } from 'node:path';
 import { CarelakeError, fileSystemError } from '../../core/errors.ts';
 import type { ConnectorFactory } from '../connectors/connector.ts';
 import type { Reconciliation, SourceFile } from '../landing/fileLanding.ts';
-import { describeLocalFile, readLines } from '../landing/localFiles.ts';
+import { describeLocalFile } from '../landing/localFiles.ts';
 import { parseBulkManifest, type BulkOutputEntry } from './manifest.ts';
-import { checkResourceLine, fhirResourceDataset } from './resourceLine.ts';
+import { landNdjsonResources } from './ndjsonLanding.ts';
 
-export const fhirBulkFilesConnector: ConnectorFactory<'fhir-bulk-files'> = (source) => {
+export const fhirBulkFilesConnector: ConnectorFactory<'fhir-bulk-files'> = (source, ctx) => {
   const manifestPath = join(source.path, 'manifest.json');
   const entries = new Map<string, BulkOutputEntry>();
 
@@ -43,15 +43,8 @@ export const fhirBulkFilesConnector: ConnectorFactory<'fhir-bulk-files'> = (sour
     async land(file, landing): Promise<Reconciliation[]> {
       const entry = entries.get(file.location);
       if (!entry) throw new Error(`land() called for a file listFiles() did not offer: ${file.location}`);
-      const dataset = fhirResourceDataset(entry.type);
-      let lines = 0;
-      for await (const { line, text } of readLines(file.location)) {
-        if (text.trim() === '') continue; // a blank line is not a record
-        lines++;
-        const checked = checkResourceLine(text, entry.type);
-        if (checked.ok) await landing.append(dataset, line, text, [checked.id, checked.resourceType, checked.lastUpdated]);
-        else await landing.reject({ record: `line ${line}`, field: checked.field ?? undefined, reason: checked.reason, original: text });
-      }
+      const { lines, fallbackReason } = await landNdjsonResources(landing, file.location, entry.type);
+      if (fallbackReason) ctx.logger.warn({ file: file.location, reason: fallbackReason }, 'NDJSON landed line by line in JavaScript');
       return entry.count !== undefined && entry.count !== lines ? [{ what: `manifest count of ${entry.type} in ${entry.url}`, declared: entry.count, actual: lines }] : [];
     },
   };

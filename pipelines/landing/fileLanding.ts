@@ -6,7 +6,7 @@
 // Crash safety: ledger intent (file `landing` + part paths) → rename parts → ledger `landed`.
 // `recoverLandings()` completes or undoes an intent a crash left behind.
 
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DuckDb, type ColumnType, type RowAppender } from '../../core/duckdb.ts';
 import type { LakeLayout } from '../../core/lake.ts';
@@ -108,6 +108,50 @@ export class FileLanding {
     buffer.appender.appendRow([BigInt(record), ...values, original]);
     buffer.rows++;
     if (buffer.rows >= PART_ROWS) await this.flush(buffer);
+  }
+
+  /**
+   * Lands rows straight from a DuckDB query, for inputs DuckDB reads faster than JavaScript can. The
+   * query yields `_record`, the schema's columns, its original-text column and `_status`: 'ok' rows
+   * become Parquet parts in one pass (the COPY is partitioned by status), and the others are handed
+   * to `onProblem` in record order — the caller decides the reason and quarantines them.
+   */
+  async landQuery(schema: RawDatasetSchema, query: string, onProblem: (row: { record: number; original: string; status: string }) => Promise<void>): Promise<number> {
+    const { layout, source, runId, loadDate, buffer: db } = this.ctx;
+    const buffer = this.buffers.get(schema.dataset) ?? (await this.openBuffer(schema));
+    const dir = join(layout.tmp, runId, source, schema.dataset, `query-${this.ctx.nextTable()}`);
+    await mkdir(dir, { recursive: true });
+    const original = schema.originalTextColumn ?? '_raw';
+    await db.run(
+      `COPY (SELECT ${this.lineageSelect(schema)}, _status FROM (${query})) TO ${quoteLiteral(dir)} (FORMAT parquet, PARTITION_BY (_status), COMPRESSION zstd)`,
+      undefined,
+      `land ${source}/${schema.dataset} from a query`,
+    );
+    const okDir = join(dir, '_status=ok');
+    const okParts: { tmp: string; rows: number }[] = [];
+    for (const name of (await readdir(okDir).catch(() => [] as string[])).filter((n) => n.endsWith('.parquet')).sort()) {
+      const tmp = join(okDir, name);
+      okParts.push({ tmp, rows: Number(await db.scalar(`SELECT count(*) FROM read_parquet(${quoteLiteral(tmp)})`)) });
+    }
+    const problems = (await readdir(dir)).filter((n) => n !== '_status=ok');
+    if (problems.length > 0) {
+      const glob = join(dir, '_status=*', '*.parquet');
+      for await (const rows of db.stream(
+        `SELECT _record::BIGINT::VARCHAR AS record, ${quoteIdent(original)} AS original, _status AS status FROM read_parquet(${quoteLiteral(glob)}, hive_partitioning = true) WHERE _status <> 'ok' ORDER BY _record`,
+      )) {
+        for (const row of rows) await onProblem({ record: Number(row.record), original: String(row.original ?? ''), status: String(row.status) });
+      }
+      for (const name of problems) await rm(join(dir, name), { recursive: true, force: true });
+    }
+    // Parts count only once every problem row was handed over, so a failure above lands nothing.
+    let landed = 0;
+    for (const p of okParts) {
+      const part = this.ctx.nextPart(schema.dataset);
+      buffer.parts.push({ tmp: p.tmp, final: layout.rawPart({ source, dataset: schema.dataset, loadDate, runId, part }), rows: p.rows });
+      landed += p.rows;
+    }
+    this.landed += landed;
+    return landed;
   }
 
   /** Quarantines one record with the reason; the rest of the file goes on. */
@@ -242,24 +286,28 @@ export class FileLanding {
     const final = layout.rawPart({ source, dataset: buffer.schema.dataset, loadDate, runId, part });
     const tmp = join(layout.tmp, runId, source, buffer.schema.dataset, `${part}.parquet`);
     await mkdir(dirname(tmp), { recursive: true });
-    const original = buffer.schema.originalTextColumn ?? '_raw';
-    const select = [
-      ...buffer.schema.columns.map((c) => quoteIdent(c.name)),
-      quoteIdent(original),
-      `${quoteLiteral(runId)} AS _run_id`,
-      `${quoteLiteral(source)} AS _source`,
-      `${quoteLiteral(this.file.location)} AS _file`,
-      `_record`,
-      `TIMESTAMPTZ ${quoteLiteral(ingestedAt)} AS _ingested_at`,
-    ].join(', ');
     await this.ctx.buffer.run(
-      `COPY (SELECT ${select} FROM ${quoteIdent(buffer.table)} ORDER BY _record) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+      `COPY (SELECT ${this.lineageSelect(buffer.schema)} FROM ${quoteIdent(buffer.table)} ORDER BY _record) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
       undefined,
       `write a Parquet part of ${source}/${buffer.schema.dataset}`,
     );
     await this.ctx.buffer.run(`DELETE FROM ${quoteIdent(buffer.table)}`);
     buffer.parts.push({ tmp, final, rows: buffer.rows });
     buffer.rows = 0;
+  }
+
+  /** The columns of a raw part, in order: the record's columns, its original text, then lineage. */
+  private lineageSelect(schema: RawDatasetSchema): string {
+    const { runId, source, ingestedAt } = this.ctx;
+    return [
+      ...schema.columns.map((c) => quoteIdent(c.name)),
+      quoteIdent(schema.originalTextColumn ?? '_raw'),
+      `${quoteLiteral(runId)} AS _run_id`,
+      `${quoteLiteral(source)} AS _source`,
+      `${quoteLiteral(this.file.location)} AS _file`,
+      `_record::BIGINT AS _record`,
+      `TIMESTAMPTZ ${quoteLiteral(ingestedAt)} AS _ingested_at`,
+    ].join(', ');
   }
 
   private async discardParts(): Promise<void> {

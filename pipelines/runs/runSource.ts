@@ -3,6 +3,7 @@
 // the rest file by file, and record the run. Every record read is either landed or quarantined, and
 // the ledger's counts are summed from the files, so `records_in = landed + quarantined` by construction.
 
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { SourceConfig } from '../../core/config.ts';
@@ -60,7 +61,8 @@ export async function runSource(source: SourceConfig, listed: { connector: Conne
     log.info({ files: listed.files.length }, 'run started');
 
     const buffer = await DuckDb.open(':memory:', {
-      settings: { threads: '2', memory_limit: '1GB', temp_directory: join(layout.tmp, runId, 'spill'), preserve_insertion_order: 'false' },
+      // Insertion order is kept: line numbers are counted in file order by row_number().
+      settings: { threads: '2', memory_limit: '2GB', temp_directory: join(layout.tmp, runId, 'spill'), preserve_insertion_order: 'true' },
     });
     const partCounters = new Map<string, number>();
     let tableCounter = 0;
@@ -107,6 +109,8 @@ export async function runSource(source: SourceConfig, listed: { connector: Conne
       log.error({ err: failure.toJSON() }, 'run failed');
     } finally {
       buffer.close();
+      // Committed parts were renamed out of tmp/; what is left is scratch (spill, failed attempts).
+      await rm(join(layout.tmp, runId), { recursive: true, force: true });
     }
 
     const quarantined = outcomes.some((o) => o.recordsQuarantined > 0 || o.reconciliation.length > 0);

@@ -1,0 +1,89 @@
+// The two NDJSON landing paths agree: DuckDB's one-pass path and the line-by-line JavaScript path
+// land the same rows with the same lineage and quarantine the same lines with the same reasons.
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DuckDb, withDuckDb } from '../../../core/duckdb.ts';
+import { LakeLayout } from '../../../core/lake.ts';
+import { FileLanding, type LandingContext } from '../../../pipelines/landing/fileLanding.ts';
+import { describeLocalFile } from '../../../pipelines/landing/localFiles.ts';
+import { Ledger } from '../../../pipelines/ledger/ledger.ts';
+import { landNdjsonResources } from '../../../pipelines/fhir-bulk/ndjsonLanding.ts';
+
+const patient = (id: string, extra = '') => `{"resourceType":"Patient","id":"${id}","meta":{"lastUpdated":"2026-01-0${id.length}T00:00:00Z"}${extra}}`;
+const body = [
+  patient('p1'),
+  '',
+  '{not json',
+  '[1, 2]',
+  '{"resourceType":"Observation","id":"o1"}',
+  '{"resourceType":"Patient"}',
+  '   ',
+  patient('p22', ',"name":[{"family":"O\'Neil, \\"Jr\\""}]'),
+  '{"resourceType":"Patient","id":""}',
+  patient('p333'),
+];
+
+describe('landNdjsonResources', () => {
+  let dir: string;
+  let ledger: Ledger;
+  let db: DuckDb;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'carelake-ndjson-'));
+    ledger = Ledger.open(join(dir, 'lake', 'ops.sqlite'));
+    db = await DuckDb.open(':memory:', { settings: { memory_limit: '2GB', preserve_insertion_order: 'true' } });
+  });
+  afterEach(() => {
+    db.close();
+    ledger.close();
+  });
+
+  async function land(text: string, runId: string) {
+    const path = join(dir, `${runId}.ndjson`);
+    writeFileSync(path, text);
+    const layout = new LakeLayout(join(dir, 'lake'));
+    let part = 0;
+    let table = 0;
+    ledger.startRun({ run_id: runId, source: 'gp', kind: 'fhir-bulk-files', trigger: 'manual', started_at: '2026-01-01T00:00:00.000Z' });
+    const ctx: LandingContext = { layout, ledger, buffer: db, source: 'gp', runId, loadDate: '2026-01-01', ingestedAt: '2026-01-01T00:00:00.000Z', nextPart: () => ++part, nextTable: () => `t${runId}_${++table}` };
+    const landing = new FileLanding(ctx, await describeLocalFile(path));
+    const result = await landNdjsonResources(landing, path, 'Patient');
+    const outcome = await landing.commit();
+    const rows = await withDuckDb(':memory:', {}, (d) =>
+      d.all(`SELECT id, resource_type, last_updated, resource, _record::INTEGER AS _record, _file = '${path}' AS file_ok FROM read_parquet('${layout.rawGlob('gp', 'Patient')}') WHERE _run_id = '${runId}' ORDER BY _record`),
+    );
+    const rejects = ledger.quarantine({ runId }).map((q) => [q.record, q.field, q.reason]);
+    return { result, outcome, rows, rejects };
+  }
+
+  it('takes the DuckDB path for a normal file and agrees with the JavaScript path line for line', async () => {
+    const fast = await land(body.join('\n') + '\n', 'fast');
+    // A \x1e (DuckDB's column separator here) at the end of a line would be dropped silently by DuckDB,
+    // landing a truncated line; such a file takes the JavaScript path, which rejects that line.
+    const slow = await land([...body.slice(0, -1), '{"resourceType":"Patient","id":"p333"}\x1e'].join('\n') + '\n', 'slow');
+    expect(fast.result).toEqual({ lines: 8, path: 'duckdb' });
+    expect(slow.result).toEqual({ lines: 8, path: 'javascript', fallbackReason: 'the file contains the byte 0x1e' });
+    expect(fast.rows.map((r) => [r.id, r._record, r.file_ok])).toEqual([
+      ['p1', 1, true],
+      ['p22', 8, true],
+      ['p333', 10, true],
+    ]);
+    expect(fast.rows[1]!.resource).toBe(body[7]);
+    expect(fast.rows[0]!.last_updated).toBe('2026-01-02T00:00:00Z');
+    expect(slow.rows.slice(0, 2)).toEqual(fast.rows.slice(0, 2));
+    expect(slow.rows).toHaveLength(2);
+    expect(slow.rejects[5]).toEqual(['line 10', null, expect.stringMatching(/^not valid JSON/)]);
+    expect(fast.rejects).toEqual([
+      ['line 3', null, expect.stringMatching(/^not valid JSON/)],
+      ['line 4', null, 'not a JSON object'],
+      ['line 5', 'resourceType', "expected resourceType 'Patient', got 'Observation'"],
+      ['line 6', 'id', 'a resource in a Bulk Data file must have an id'],
+      ['line 9', 'id', 'a resource in a Bulk Data file must have an id'],
+    ]);
+    expect(slow.rejects.slice(0, 5)).toEqual(fast.rejects);
+    expect(fast.outcome.recordsIn).toBe(8);
+    expect([fast.outcome.recordsLanded, fast.outcome.recordsQuarantined]).toEqual([3, 5]);
+  });
+});
