@@ -22,7 +22,7 @@ export async function benchLanding(): Promise<void> {
   try {
     await generateDemoSources({ patients: PATIENTS, seed: SEED, outDir: join(dir, 'src') });
     const fhir = join(dir, 'src', 'fhir');
-    const files = await listSourceFiles({ name: 'bench', kind: 'fhir-bulk-files', path: fhir }, { layout: new LakeLayout(join(dir, 'lake')), logger: createLogger(null) });
+    const files = await listSourceFiles({ name: 'bench', kind: 'fhir-bulk-files', path: fhir }, { layout: new LakeLayout(join(dir, 'lake')), logger: createLogger(null), ledger: () => { throw new Error('listing local files needs no ledger'); } });
     const bytes = files.files.reduce((n, f) => n + f.bytes, 0);
     const mb = bytes / 2 ** 20;
 
@@ -38,7 +38,7 @@ export async function benchLanding(): Promise<void> {
     const ledger = Ledger.open(layout.ledger);
     const ours = await measure(async () => {
       const source = { name: 'bench', kind: 'fhir-bulk-files' as const, path: fhir };
-      return runSource(source, await listSourceFiles(source, { layout, logger: createLogger(null) }), { layout, ledger, logger: createLogger(null), trigger: 'manual' });
+      return runSource(source, await listSourceFiles(source, { layout, logger: createLogger(null), ledger: () => ledger }), { layout, ledger, logger: createLogger(null), trigger: 'manual' });
     });
     ledger.close();
     const rawBytes = (await Promise.all(ours.result.files.flatMap((f) => f.parts.map((p) => stat(p.path).then((s) => s.size))))).reduce((a, b) => a + b, 0);

@@ -6,6 +6,7 @@ import type { SourceConfig } from '../../core/config.ts';
 import type { RunTrigger } from '../../pipelines/ledger/ledger.ts';
 import { listSourceFiles, runSource, type RunSummary } from '../../pipelines/runs/runSource.ts';
 import { createLogger } from '../../core/logger.ts';
+import { Ledger } from '../../pipelines/ledger/ledger.ts';
 import type { Console } from '../console.ts';
 import { withLake, type CommandContext } from '../context.ts';
 
@@ -30,12 +31,22 @@ export async function runCommand(ctx: CommandContext, names: readonly string[], 
     out.warn(`no sources are configured in ${ctx.config.file ?? 'the default config'}`);
     return [];
   }
-  // Preflight without a ledger or log, so a failure here writes nothing.
-  const quiet = { layout: ctx.layout, logger: createLogger(null) };
+  // Preflight before the ledger or log is opened, so a failure here writes nothing. Only a source that
+  // keeps state (a Bulk Data job in flight) opens the ledger during preflight.
+  const held: { ledger: Ledger | null } = { ledger: null };
+  const ledgerOnDemand = () => (held.ledger ??= Ledger.open(ctx.layout.ledger));
   const listed: { source: SourceConfig; listing: Awaited<ReturnType<typeof listSourceFiles>> }[] = [];
-  for (const source of sources) listed.push({ source, listing: await listSourceFiles(source, quiet) });
+  try {
+    for (const source of sources) listed.push({ source, listing: await listSourceFiles(source, { layout: ctx.layout, logger: createLogger(null), ledger: ledgerOnDemand }) });
+  } catch (err) {
+    held.ledger?.close();
+    throw err;
+  }
 
   return withLake(ctx, async (ledger, logger) => {
+    // From here on, source state goes through the run's own ledger handle.
+    held.ledger?.close();
+    held.ledger = ledger;
     const summaries: RunSummary[] = [];
     for (const { source, listing } of listed) {
       const started = Date.now();

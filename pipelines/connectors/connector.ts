@@ -5,18 +5,23 @@
 import type { Logger } from 'pino';
 import type { SourceConfig, SourceKind } from '../../core/config.ts';
 import type { LakeLayout } from '../../core/lake.ts';
-import type { FileLanding, Reconciliation, SourceFile } from '../landing/fileLanding.ts';
+import type { FileLanding, FileOutcome, Reconciliation, SourceFile } from '../landing/fileLanding.ts';
+import type { SourceState } from '../ledger/sourceState.ts';
 
 export interface Connector {
   /** The files on offer, in the order they must land (e.g. ESR sequence order). Fails before any run starts. */
   listFiles(): Promise<SourceFile[]>;
   /** Parses one file into `landing`; returns count discrepancies (trailers, manifests) to record. */
   land(file: SourceFile, landing: FileLanding): Promise<Reconciliation[]>;
+  /** After every offered file has landed (or was already landed): commit watermarks, release remote jobs. */
+  finish?(run: { runId: string; files: FileOutcome[]; skipped: SourceFile[] }): Promise<void>;
 }
 
 export interface ConnectorContext {
   layout: LakeLayout;
   logger: Logger;
+  /** Durable per-source state (resume points, watermarks); local file kinds never need it. */
+  state: SourceState;
 }
 
 export type ConnectorFactory<K extends SourceKind> = (source: Extract<SourceConfig, { kind: K }>, ctx: ConnectorContext) => Connector;

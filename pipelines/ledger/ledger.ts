@@ -91,6 +91,8 @@ const MIGRATIONS: readonly string[] = [
      run_id TEXT NOT NULL, source TEXT NOT NULL, location TEXT NOT NULL, record TEXT NOT NULL,
      field TEXT, reason TEXT NOT NULL, stored_at TEXT NOT NULL);
    CREATE INDEX quarantine_by_run ON quarantine(run_id);`,
+  // 2: remote sources look files up by URL (a Bulk Data job's output URLs are unique to the job).
+  `CREATE INDEX files_by_location ON files(source, location);`,
 ];
 
 export interface FileLandingPlan {
@@ -240,6 +242,15 @@ export class Ledger {
 
   watermark(source: string, key: string): string | undefined {
     return (this.db.prepare(`SELECT value FROM watermarks WHERE source = ? AND key = ?`).get(source, key) as { value: string } | undefined)?.value;
+  }
+
+  deleteWatermark(source: string, key: string): void {
+    this.db.prepare(`DELETE FROM watermarks WHERE source = ? AND key = ?`).run(source, key);
+  }
+
+  /** The final outcome of the file at this location, if any (URLs of one export job are unique). */
+  fileAt(source: string, location: string): FileRecord | undefined {
+    return this.db.prepare(`SELECT * FROM files WHERE source = ? AND location = ? AND status <> 'landing'`).get(source, location) as FileRecord | undefined;
   }
 
   setWatermark(source: string, key: string, value: string, runId: string): void {

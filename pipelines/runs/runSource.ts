@@ -15,6 +15,7 @@ import { connectors } from '../connectors/registry.ts';
 import type { Connector, ConnectorContext } from '../connectors/connector.ts';
 import { FileLanding, recoverLandings, type FileOutcome, type LandingContext, type SourceFile } from '../landing/fileLanding.ts';
 import type { Ledger, RunRecord, RunTrigger } from '../ledger/ledger.ts';
+import { LedgerSourceState } from '../ledger/sourceState.ts';
 import { newRunId } from './runId.ts';
 
 export interface RunSourceOptions {
@@ -33,14 +34,22 @@ export interface RunSummary {
   skipped: SourceFile[];
 }
 
-export function connectorFor(source: SourceConfig, ctx: ConnectorContext): Connector {
-  // The registry is keyed by kind; the cast pairs each config with its own factory.
-  const factory = connectors[source.kind] as (s: SourceConfig, c: ConnectorContext) => Connector;
-  return factory(source, ctx);
+/** What listing a source needs: the ledger is opened only if the source keeps state. */
+export interface ListContext {
+  layout: LakeLayout;
+  logger: Logger;
+  ledger: () => Ledger;
 }
 
-/** Lists a source's files without writing anything: the preflight of a run. */
-export async function listSourceFiles(source: SourceConfig, ctx: ConnectorContext): Promise<{ connector: Connector; files: SourceFile[] }> {
+export function connectorFor(source: SourceConfig, ctx: ListContext): Connector {
+  const connectorCtx: ConnectorContext = { layout: ctx.layout, logger: ctx.logger, state: new LedgerSourceState(source.name, ctx.ledger) };
+  // The registry is keyed by kind; the cast pairs each config with its own factory.
+  const factory = connectors[source.kind] as (s: SourceConfig, c: ConnectorContext) => Connector;
+  return factory(source, connectorCtx);
+}
+
+/** Lists a source's files: the preflight of a run. Local kinds write nothing here. */
+export async function listSourceFiles(source: SourceConfig, ctx: ListContext): Promise<{ connector: Connector; files: SourceFile[] }> {
   const connector = connectorFor(source, ctx);
   try {
     return { connector, files: await connector.listFiles() };
@@ -104,6 +113,7 @@ export async function runSource(source: SourceConfig, listed: { connector: Conne
           throw toCarelakeError(err).withNode(`file ${file.location}`);
         }
       }
+      await listed.connector.finish?.({ runId, files: outcomes, skipped });
     } catch (err) {
       failure = toCarelakeError(err).withNode(`run ${runId} of source '${source.name}'`);
       log.error({ err: failure.toJSON() }, 'run failed');

@@ -46,7 +46,7 @@ describe('fhir-bulk-files landing', () => {
   });
   afterEach(() => ledger.close());
 
-  const run = async () => runSource(source, await listSourceFiles(source, { layout, logger }), { layout, ledger, logger, trigger: 'manual' });
+  const run = async () => runSource(source, await listSourceFiles(source, { layout, logger, ledger: () => ledger }), { layout, ledger, logger, trigger: 'manual' });
 
   it('lands every valid line, quarantines the rest with line and reason, and reconciles counts', async () => {
     const summary = await run();
@@ -114,7 +114,7 @@ describe('fhir-bulk-files landing', () => {
     writeFileSync(join(source.path, 'manifest.json'), JSON.stringify({ transactionTime: 't', request: 'x', requiresAccessToken: false, output: [{ type: 'Patient', url: 'Missing.ndjson' }] }));
     ledger.close();
     const fresh = new LakeLayout(join(root, 'lake2'));
-    await expect(listSourceFiles(source, { layout: fresh, logger })).rejects.toThrow(/Cannot read source file .*Missing\.ndjson: it does not exist/);
+    await expect(listSourceFiles(source, { layout: fresh, logger, ledger: () => Ledger.open(fresh.ledger) })).rejects.toThrow(/Cannot read source file .*Missing\.ndjson: it does not exist/);
     expect(existsSync(fresh.root)).toBe(false);
     ledger = Ledger.open(layout.ledger);
   });

@@ -26,7 +26,7 @@ describe('hl7v2 and esr landing', () => {
     ledger = Ledger.open(layout.ledger);
   });
   afterEach(() => ledger.close());
-  const run = async (source: SourceConfig) => runSource(source, await listSourceFiles(source, { layout, logger }), { layout, ledger, logger, trigger: 'manual' });
+  const run = async (source: SourceConfig) => runSource(source, await listSourceFiles(source, { layout, logger, ledger: () => ledger }), { layout, ledger, logger, trigger: 'manual' });
 
   it('lands good HL7 messages with their segments, quarantines a broken one by byte offset, and records a wrong BTS count', async () => {
     mkdirSync(join(root, 'in'));

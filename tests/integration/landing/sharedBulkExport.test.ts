@@ -21,7 +21,7 @@ describeWithShared('the shared real Bulk Data export', (shared) => {
     const logger = createLogger(null);
     try {
       const source = { name: 'synthea', kind: 'fhir-bulk-files' as const, path: folder };
-      const summary = await runSource(source, await listSourceFiles(source, { layout, logger }), { layout, ledger, logger, trigger: 'manual' });
+      const summary = await runSource(source, await listSourceFiles(source, { layout, logger, ledger: () => ledger }), { layout, ledger, logger, trigger: 'manual' });
       expect(summary.run.status).toBe('succeeded');
       expect(summary.run.records_quarantined).toBe(0);
       expect(summary.files.flatMap((f) => f.reconciliation)).toEqual([]);
