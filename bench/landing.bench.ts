@@ -22,7 +22,8 @@ export async function benchLanding(): Promise<void> {
   try {
     await generateDemoSources({ patients: PATIENTS, seed: SEED, outDir: join(dir, 'src') });
     const fhir = join(dir, 'src', 'fhir');
-    const files = await listSourceFiles({ name: 'bench', kind: 'fhir-bulk-files', path: fhir }, { layout: new LakeLayout(join(dir, 'lake')), logger: createLogger(null), ledger: () => { throw new Error('listing local files needs no ledger'); } });
+    const listed = await listSourceFiles({ name: 'bench', kind: 'fhir-bulk-files', path: fhir }, { layout: new LakeLayout(join(dir, 'lake')), logger: createLogger(null), ledger: () => { throw new Error('listing local files needs no ledger'); } });
+    const files = { files: listed.files ?? [] };
     const bytes = files.files.reduce((n, f) => n + f.bytes, 0);
     const mb = bytes / 2 ** 20;
 

@@ -3,6 +3,7 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { buildCommand } from './commands/build.ts';
+import { bulkCancelCommand, bulkStatusCommand } from './commands/bulk.ts';
 import { generateCommand } from './commands/generate.ts';
 import { initCommand } from './commands/init.ts';
 import { queryCommand } from './commands/query.ts';
@@ -88,6 +89,22 @@ program
   .description('query the warehouse catalog (engineers)')
   .action(async (sql: string, opts: { json?: boolean }) => {
     await queryCommand(await commandContext(globals()), sql, opts.json ? 'json' : 'table', out);
+  });
+
+const bulk = program.command('bulk').description('FHIR Bulk Data sources: the export job in flight');
+bulk
+  .command('status')
+  .argument('<source>', 'a fhir-bulk source')
+  .description('the job in flight (asked of the server) and the next _since')
+  .action(async (source: string) => {
+    await bulkStatusCommand(await commandContext(globals()), source, out);
+  });
+bulk
+  .command('cancel')
+  .argument('<source>', 'a fhir-bulk source')
+  .description('delete the job in flight on the server; the next run starts a new export')
+  .action(async (source: string) => {
+    await bulkCancelCommand(await commandContext(globals()), source, out);
   });
 
 program

@@ -24,6 +24,35 @@ const fhirBulkFilesSource = z.strictObject({
   schedule,
 });
 
+const fhirBulkSource = z.strictObject({
+  name: sourceName,
+  kind: z.literal('fhir-bulk'),
+  /** The FHIR server's base URL (the [base] of [base]/$export). */
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  level: z.enum(['system', 'patient', 'group']).default('system'),
+  groupId: z.string().min(1).nullable().default(null),
+  /** `_type`; omitted = every type the server exports. */
+  types: z.array(z.string().regex(/^[A-Z][A-Za-z]+$/, 'a FHIR resource type such as Patient')).default([]),
+  typeFilter: z.array(z.string().min(1)).default([]),
+  /** `auto` = the last successful export's transactionTime; `none` = always a full export; or a FHIR instant. */
+  since: z.union([z.literal('auto'), z.literal('none'), z.iso.datetime({ offset: true })]).default('auto'),
+  method: z.enum(['GET', 'POST']).default('GET'),
+  concurrency: z.number().int().min(1).max(32).default(4),
+  auth: z
+    .strictObject({
+      clientId: z.string().min(1),
+      privateKeyFile: z.string().min(1),
+      scope: z.string().min(1).default('system/*.rs'),
+      kid: z.string().min(1).optional(),
+      algorithm: z.enum(['RS384', 'ES384']).optional(),
+      tokenEndpoint: z.url().optional(),
+      /** Environment variable holding the passphrase of an encrypted PEM key. */
+      passphraseEnv: z.string().optional(),
+    })
+    .optional(),
+  schedule,
+});
+
 const hl7v2Source = z.strictObject({
   name: sourceName,
   kind: z.literal('hl7v2'),
@@ -42,7 +71,7 @@ const esrSource = z.strictObject({
   schedule,
 });
 
-export const sourceConfig = z.discriminatedUnion('kind', [fhirBulkFilesSource, hl7v2Source, esrSource]);
+export const sourceConfig = z.discriminatedUnion('kind', [fhirBulkSource, fhirBulkFilesSource, hl7v2Source, esrSource]);
 
 const configSchema = z.strictObject({
   lake: z.string().default('./lake'),
@@ -175,7 +204,7 @@ function absolutise(raw: RawConfig, origin: { file: string | null; baseDir: stri
     file: origin.file,
     baseDir: origin.baseDir,
     lake,
-    sources: raw.sources.map((s) => ({ ...s, path: at(s.path) })),
+    sources: raw.sources.map((s) => ('path' in s ? { ...s, path: at(s.path) } : s.auth ? { ...s, auth: { ...s.auth, privateKeyFile: at(s.auth.privateKeyFile) } } : s)),
     models: { ...raw.models, projectDir: raw.models.projectDir ? at(raw.models.projectDir) : BUNDLED_PROJECT_DIR },
     governance: { ...raw.governance, keyFile: raw.governance.keyFile ? at(raw.governance.keyFile) : resolve(lake, 'secrets', 'pseudonym.key') },
     demo: { ...raw.demo, dir: at(raw.demo.dir) },

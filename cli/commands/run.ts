@@ -48,8 +48,10 @@ export async function runCommand(ctx: CommandContext, names: readonly string[], 
     held.ledger?.close();
     held.ledger = ledger;
     const summaries: RunSummary[] = [];
-    for (const { source, listing } of listed) {
+    for (const { source, listing: preflight } of listed) {
       const started = Date.now();
+      // A remote source lists inside its run, so it gets the run's logger and ledger.
+      const listing = preflight.files === null ? await listSourceFiles(source, { layout: ctx.layout, logger, ledger: () => ledger }) : preflight;
       const summary = await runSource(source, listing, {
         layout: ctx.layout,
         ledger,

@@ -9,7 +9,13 @@ import type { FileLanding, FileOutcome, Reconciliation, SourceFile } from '../la
 import type { SourceState } from '../ledger/sourceState.ts';
 
 export interface Connector {
-  /** The files on offer, in the order they must land (e.g. ESR sequence order). Fails before any run starts. */
+  /**
+   * True when listing talks to a server and may take long (a Bulk Data export): it then happens
+   * inside the run, so a failure is recorded on the run. Local kinds list before the run starts, so
+   * a missing folder or unreadable file fails with the lake untouched.
+   */
+  readonly remote?: boolean;
+  /** The files on offer, in the order they must land (e.g. ESR sequence order). */
   listFiles(): Promise<SourceFile[]>;
   /** Parses one file into `landing`; returns count discrepancies (trailers, manifests) to record. */
   land(file: SourceFile, landing: FileLanding): Promise<Reconciliation[]>;

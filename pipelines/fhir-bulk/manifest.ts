@@ -17,6 +17,8 @@ export const bulkManifestSchema = z.object({
   output: z.array(outputEntry),
   error: z.array(outputEntry).default([]),
   deleted: z.array(outputEntry).optional(),
+  /** Paged manifests (allowPartialManifests, STU3): the next page is `link[relation = next].url`. */
+  link: z.array(z.object({ relation: z.string(), url: z.string() })).optional(),
 });
 
 export type BulkManifest = z.infer<typeof bulkManifestSchema>;

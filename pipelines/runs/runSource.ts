@@ -48,9 +48,17 @@ export function connectorFor(source: SourceConfig, ctx: ListContext): Connector 
   return factory(source, connectorCtx);
 }
 
-/** Lists a source's files: the preflight of a run. Local kinds write nothing here. */
-export async function listSourceFiles(source: SourceConfig, ctx: ListContext): Promise<{ connector: Connector; files: SourceFile[] }> {
+/** A source ready to run: its connector, and its files when they could be listed before the run. */
+export interface ListedSource {
+  connector: Connector;
+  /** null for remote connectors, which list inside the run. */
+  files: SourceFile[] | null;
+}
+
+/** Lists a source's files: the preflight of a run. Local kinds write nothing here; remote ones list later. */
+export async function listSourceFiles(source: SourceConfig, ctx: ListContext): Promise<ListedSource> {
   const connector = connectorFor(source, ctx);
+  if (connector.remote) return { connector, files: null };
   try {
     return { connector, files: await connector.listFiles() };
   } catch (err) {
@@ -58,7 +66,7 @@ export async function listSourceFiles(source: SourceConfig, ctx: ListContext): P
   }
 }
 
-export async function runSource(source: SourceConfig, listed: { connector: Connector; files: SourceFile[] }, options: RunSourceOptions): Promise<RunSummary> {
+export async function runSource(source: SourceConfig, listed: ListedSource, options: RunSourceOptions): Promise<RunSummary> {
   const clock = options.clock ?? (() => new Date());
   const { layout, ledger, logger } = options;
   return withLock(join(layout.root, 'locks', `source-${source.name}.lock`), `run of source ${source.name}`, async () => {
@@ -67,7 +75,7 @@ export async function runSource(source: SourceConfig, listed: { connector: Conne
     const runId = newRunId(started);
     const log = logger.child({ run_id: runId, source: source.name });
     ledger.startRun({ run_id: runId, source: source.name, kind: source.kind, trigger: options.trigger, started_at: started.toISOString() });
-    log.info({ files: listed.files.length }, 'run started');
+    log.info({ files: listed.files?.length ?? null }, 'run started');
 
     const buffer = await DuckDb.open(':memory:', {
       // Insertion order is kept: line numbers are counted in file order by row_number().
@@ -94,11 +102,13 @@ export async function runSource(source: SourceConfig, listed: { connector: Conne
     const outcomes: FileOutcome[] = [];
     const skipped: SourceFile[] = [];
     let failure: CarelakeError | null = null;
+    let files: SourceFile[] = listed.files ?? [];
     try {
-      for (const [index, file] of listed.files.entries()) {
+      if (listed.files === null) files = await listed.connector.listFiles();
+      for (const [index, file] of files.entries()) {
         if (ledger.fileOutcome(source.name, file.sha256)) {
           skipped.push(file);
-          options.onFile?.({ source: source.name, file, outcome: 'skipped', index, total: listed.files.length });
+          options.onFile?.({ source: source.name, file, outcome: 'skipped', index, total: files.length });
           continue;
         }
         const landing = new FileLanding(ctx, file);
@@ -107,7 +117,7 @@ export async function runSource(source: SourceConfig, listed: { connector: Conne
           const outcome = await landing.commit(reconciliation);
           outcomes.push(outcome);
           log.info({ file: file.location, status: outcome.status, records_in: outcome.recordsIn, landed: outcome.recordsLanded, quarantined: outcome.recordsQuarantined, reconciliation: outcome.reconciliation }, 'file done');
-          options.onFile?.({ source: source.name, file, outcome, index, total: listed.files.length });
+          options.onFile?.({ source: source.name, file, outcome, index, total: files.length });
         } catch (err) {
           await landing.abort();
           throw toCarelakeError(err).withNode(`file ${file.location}`);
@@ -127,7 +137,7 @@ export async function runSource(source: SourceConfig, listed: { connector: Conne
     const run = ledger.finishRun(runId, {
       status: failure ? 'failed' : quarantined ? 'partial' : 'succeeded',
       finished_at: clock().toISOString(),
-      files_seen: listed.files.length,
+      files_seen: files.length,
       files_skipped: skipped.length,
       error: failure ? failure.render() : null,
     });

@@ -18,7 +18,7 @@ describe('fhir-bulk-files landing', () => {
   let root: string;
   let layout: LakeLayout;
   let ledger: Ledger;
-  let source: SourceConfig;
+  let source: Extract<SourceConfig, { kind: 'fhir-bulk-files' }>;
   const logger = createLogger(null);
 
   beforeEach(() => {

@@ -8,7 +8,7 @@ describe('parseConfig', () => {
   it('accepts the embedded default and makes paths absolute against the config folder', () => {
     const config = parseConfig(DEFAULT_CONFIG_YAML, origin);
     expect(config.lake).toBe('/project/lake');
-    expect(config.sources.map((s) => [s.name, s.kind, s.path])).toEqual([
+    expect(config.sources.map((s) => [s.name, s.kind, 'path' in s ? s.path : null])).toEqual([
       ['demo-fhir', 'fhir-bulk-files', '/project/demo/fhir'],
       ['demo-hl7', 'hl7v2', '/project/demo/hl7/*.hl7'],
       ['demo-esr', 'esr', '/project/demo/esr'],
