@@ -37,6 +37,8 @@ const fhirBulkSource = z.strictObject({
   /** `auto` = the last successful export's transactionTime; `none` = always a full export; or a FHIR instant. */
   since: z.union([z.literal('auto'), z.literal('none'), z.iso.datetime({ offset: true })]).default('auto'),
   method: z.enum(['GET', 'POST']).default('GET'),
+  /** Ask for a paged manifest (Bulk Data STU3); off by default because older servers refuse the parameter. */
+  allowPartialManifests: z.boolean().default(false),
   concurrency: z.number().int().min(1).max(32).default(4),
   auth: z
     .strictObject({

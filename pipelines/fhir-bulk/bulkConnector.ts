@@ -87,7 +87,7 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
         }
       }
       const since = source.since === 'auto' ? (ctx.state.get(BULK_STATE.since) ?? null) : source.since === 'none' ? null : source.since;
-      const request = kickoffRequest({ baseUrl: source.baseUrl, level: source.level, groupId: source.groupId, method: source.method, types: source.types, typeFilter: source.typeFilter, since });
+      const request = kickoffRequest({ baseUrl: source.baseUrl, level: source.level, groupId: source.groupId, method: source.method, types: source.types, typeFilter: source.typeFilter, since, allowPartialManifests: source.allowPartialManifests });
       const statusUrl = await bulk.kickOff(request);
       const job: SavedBulkJob = { statusUrl, since, startedAt: new Date().toISOString() };
       // Kept before the first poll, so a run killed from here on resumes this job.

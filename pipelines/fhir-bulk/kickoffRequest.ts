@@ -11,6 +11,7 @@ export interface ExportRequestOptions {
   types?: readonly string[];
   typeFilter?: readonly string[];
   since?: string | null;
+  allowPartialManifests?: boolean;
   /** POST only: restrict a patient-level export to these patients (`Patient/123` references). */
   patients?: readonly string[];
 }
@@ -34,6 +35,7 @@ export function kickoffRequest(options: ExportRequestOptions): KickoffRequest {
   if (options.since) params.push(['_since', options.since]);
   if (options.types?.length) params.push(['_type', options.types.join(',')]);
   for (const filter of options.typeFilter ?? []) params.push(['_typeFilter', filter]);
+  if (options.allowPartialManifests) params.push(['allowPartialManifests', 'true']);
 
   if (options.method === 'GET') {
     if (options.patients?.length) throw new RangeError('the patient parameter needs method POST');
@@ -41,7 +43,7 @@ export function kickoffRequest(options: ExportRequestOptions): KickoffRequest {
     return { url: `${base}/${path}?${query}`, method: 'GET', headers };
   }
   const parameter = [
-    ...params.map(([name, value]) => (name === '_since' ? { name, valueInstant: value } : { name, valueString: value })),
+    ...params.map(([name, value]) => (name === '_since' ? { name, valueInstant: value } : name === 'allowPartialManifests' ? { name, valueBoolean: true } : { name, valueString: value })),
     ...(options.patients ?? []).map((reference) => ({ name: 'patient', valueReference: { reference } })),
   ];
   return {
