@@ -1,12 +1,14 @@
 // `npm run bench`: every benchmark, one after another in this process, each printing its figures and
 // its ratio against a baseline measured in the same run. Sizes are named constants in each bench.
 
+import { benchBulkExport } from './bulkExport.bench.ts';
 import { benchGenerate } from './generate.bench.ts';
 import { benchLanding } from './landing.bench.ts';
 
 const benches: [string, () => Promise<void>][] = [
   ['synthetic generation', benchGenerate],
   ['FHIR NDJSON landing', benchLanding],
+  ['FHIR Bulk Data export', benchBulkExport],
 ];
 
 const only = process.argv.slice(2);

@@ -38,6 +38,8 @@ export type JobStatus = { state: 'in-progress'; progress: string | null; retryAf
 export interface DownloadResult {
   bytes: number;
   sha256: string;
+  /** Whether the file holds 0x1e (see SourceFile.hasRecordSeparator). */
+  hasRecordSeparator: boolean;
 }
 
 const MAX_REDIRECTS = 5;
@@ -137,15 +139,17 @@ export class BulkDataClient {
         }
         const hash = createHash('sha256');
         let bytes = 0;
+        let hasRecordSeparator = false;
         const tap = new Transform({
           transform(chunk: Buffer, _encoding, callback) {
             hash.update(chunk);
             bytes += chunk.length;
+            hasRecordSeparator ||= chunk.includes(0x1e);
             callback(null, chunk);
           },
         });
         await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), tap, createWriteStream(dest));
-        return { bytes, sha256: hash.digest('hex') };
+        return { bytes, sha256: hash.digest('hex'), hasRecordSeparator };
       },
       {
         retries: this.options.downloadRetries ?? 4,

@@ -129,9 +129,9 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
             queue.add(async (): Promise<SourceFile> => {
               const localPath = join(downloads, `${i}.ndjson`);
               try {
-                const { bytes, sha256 } = await bulk.download(f.url, localPath, manifest.requiresAccessToken);
+                const { bytes, sha256, hasRecordSeparator } = await bulk.download(f.url, localPath, manifest.requiresAccessToken);
                 roles.set(f.url, f);
-                return { location: f.url, bytes, sha256, localPath };
+                return { location: f.url, bytes, sha256, localPath, hasRecordSeparator };
               } catch (err) {
                 throw forgetFailedJob(err);
               }
@@ -146,7 +146,7 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
         if (!role || !file.localPath) throw new Error(`land() called for a file listFiles() did not download: ${file.location}`);
         const lines =
           role.role === 'output'
-            ? (await landNdjsonResources(landing, file.localPath, role.type)).lines
+            ? (await landNdjsonResources(landing, file, role.type)).lines
             : role.role === 'deleted'
               ? await landTombstones(landing, file.localPath)
               : await landOutcomes(landing, file.localPath);

@@ -43,7 +43,7 @@ export const fhirBulkFilesConnector: ConnectorFactory<'fhir-bulk-files'> = (sour
     async land(file, landing): Promise<Reconciliation[]> {
       const entry = entries.get(file.location);
       if (!entry) throw new Error(`land() called for a file listFiles() did not offer: ${file.location}`);
-      const { lines, fallbackReason } = await landNdjsonResources(landing, file.location, entry.type);
+      const { lines, fallbackReason } = await landNdjsonResources(landing, file, entry.type);
       if (fallbackReason) ctx.logger.warn({ file: file.location, reason: fallbackReason }, 'NDJSON landed line by line in JavaScript');
       return entry.count !== undefined && entry.count !== lines ? [{ what: `manifest count of ${entry.type} in ${entry.url}`, declared: entry.count, actual: lines }] : [];
     },

@@ -6,7 +6,7 @@
 
 import { createReadStream } from 'node:fs';
 import { quoteLiteral } from '../../core/sql.ts';
-import type { FileLanding } from '../landing/fileLanding.ts';
+import type { FileLanding, SourceFile } from '../landing/fileLanding.ts';
 import { readLines } from '../landing/localFiles.ts';
 import { checkResourceLine, fhirResourceDataset } from './resourceLine.ts';
 
@@ -51,9 +51,12 @@ export function resourceLinesSql(path: string, resourceType: string): string {
 /** The separator DuckDB splits columns on; a file holding it (only ever invalid JSON) is read in JS. */
 const SEPARATOR = 0x1e;
 
-export async function landNdjsonResources(landing: FileLanding, path: string, resourceType: string): Promise<NdjsonLandingResult> {
-  // DuckDB drops a trailing separator silently, which would land a truncated line: rule it out first.
-  if (await fileContainsByte(path, SEPARATOR)) return { ...(await landNdjsonLineByLine(landing, path, resourceType)), fallbackReason: 'the file contains the byte 0x1e' };
+export async function landNdjsonResources(landing: FileLanding, file: SourceFile, resourceType: string): Promise<NdjsonLandingResult> {
+  const path = file.localPath;
+  if (!path) throw new Error(`landNdjsonResources needs a local copy of ${file.location}`);
+  // DuckDB drops a trailing separator silently, which would land a truncated line: rule it out first
+  // (from what was noted while the file was hashed, or by reading it).
+  if (file.hasRecordSeparator ?? (await fileContainsByte(path, SEPARATOR))) return { ...(await landNdjsonLineByLine(landing, path, resourceType)), fallbackReason: 'the file contains the byte 0x1e' };
   const dataset = fhirResourceDataset(resourceType);
   let problems = 0;
   try {

@@ -18,6 +18,13 @@ import type { RawDatasetSchema, RawRecordValues } from './rawDataset.ts';
 /** Rows per Parquet part: large enough for good row groups, small enough to keep memory flat. */
 export const PART_ROWS = 250_000;
 
+/**
+ * Rows per Parquet row group. Raw rows carry their whole original record (a FHIR resource is often
+ * over 1 KB), and the writer holds a row group in memory, so DuckDB's default of 122,880 rows would
+ * cost hundreds of MB per writer.
+ */
+const ROW_GROUP_ROWS = 32_768;
+
 export interface SourceFile {
   /** Path or URL, as recorded in lineage and the ledger. */
   location: string;
@@ -25,6 +32,11 @@ export interface SourceFile {
   sha256: string;
   /** Where the bytes are on this machine (for quarantining the whole file), if they are. */
   localPath: string | null;
+  /**
+   * Whether the bytes hold 0x1e (ASCII record separator), noted while hashing so fast paths that
+   * split on it need not read the file again. Undefined when not checked.
+   */
+  hasRecordSeparator?: boolean;
 }
 
 /** A count a file declares (trailer, manifest) that disagreed with what was read. */
@@ -123,7 +135,7 @@ export class FileLanding {
     await mkdir(dir, { recursive: true });
     const original = schema.originalTextColumn ?? '_raw';
     await db.run(
-      `COPY (SELECT ${this.lineageSelect(schema)}, _status FROM (${query})) TO ${quoteLiteral(dir)} (FORMAT parquet, PARTITION_BY (_status), COMPRESSION zstd)`,
+      `COPY (SELECT ${this.lineageSelect(schema)}, _status FROM (${query})) TO ${quoteLiteral(dir)} (FORMAT parquet, PARTITION_BY (_status), COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
       undefined,
       `land ${source}/${schema.dataset} from a query`,
     );
@@ -287,7 +299,7 @@ export class FileLanding {
     const tmp = join(layout.tmp, runId, source, buffer.schema.dataset, `${part}.parquet`);
     await mkdir(dirname(tmp), { recursive: true });
     await this.ctx.buffer.run(
-      `COPY (SELECT ${this.lineageSelect(buffer.schema)} FROM ${quoteIdent(buffer.table)} ORDER BY _record) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+      `COPY (SELECT ${this.lineageSelect(buffer.schema)} FROM ${quoteIdent(buffer.table)} ORDER BY _record) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
       undefined,
       `write a Parquet part of ${source}/${buffer.schema.dataset}`,
     );

@@ -13,8 +13,12 @@ export async function describeLocalFile(path: string): Promise<SourceFile> {
     const info = await stat(path);
     if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: info.isDirectory() ? 'EISDIR' : 'EINVAL' });
     const hash = createHash('sha256');
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-    return { location: path, bytes: info.size, sha256: hash.digest('hex'), localPath: path };
+    let hasRecordSeparator = false;
+    for await (const chunk of createReadStream(path)) {
+      hash.update(chunk as Buffer);
+      hasRecordSeparator ||= (chunk as Buffer).includes(0x1e);
+    }
+    return { location: path, bytes: info.size, sha256: hash.digest('hex'), localPath: path, hasRecordSeparator };
   } catch (err) {
     throw fileSystemError('read source file', path, err);
   }

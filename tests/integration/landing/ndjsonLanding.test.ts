@@ -33,7 +33,7 @@ describe('landNdjsonResources', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'carelake-ndjson-'));
     ledger = Ledger.open(join(dir, 'lake', 'ops.sqlite'));
-    db = await DuckDb.open(':memory:', { settings: { memory_limit: '2GB', preserve_insertion_order: 'true' } });
+    db = await DuckDb.open(':memory:', { settings: { memory_limit: '1GB', preserve_insertion_order: 'false', threads: '2' } });
   });
   afterEach(() => {
     db.close();
@@ -48,8 +48,9 @@ describe('landNdjsonResources', () => {
     let table = 0;
     ledger.startRun({ run_id: runId, source: 'gp', kind: 'fhir-bulk-files', trigger: 'manual', started_at: '2026-01-01T00:00:00.000Z' });
     const ctx: LandingContext = { layout, ledger, buffer: db, source: 'gp', runId, loadDate: '2026-01-01', ingestedAt: '2026-01-01T00:00:00.000Z', nextPart: () => ++part, nextTable: () => `t${runId}_${++table}` };
-    const landing = new FileLanding(ctx, await describeLocalFile(path));
-    const result = await landNdjsonResources(landing, path, 'Patient');
+    const file = await describeLocalFile(path);
+    const landing = new FileLanding(ctx, file);
+    const result = await landNdjsonResources(landing, file, 'Patient');
     const outcome = await landing.commit();
     const rows = await withDuckDb(':memory:', {}, (d) =>
       d.all(`SELECT id, resource_type, last_updated, resource, _record::INTEGER AS _record, _file = '${path}' AS file_ok FROM read_parquet('${layout.rawGlob('gp', 'Patient')}') WHERE _run_id = '${runId}' ORDER BY _record`),
@@ -85,5 +86,16 @@ describe('landNdjsonResources', () => {
     expect(slow.rejects.slice(0, 5)).toEqual(fast.rejects);
     expect(fast.outcome.recordsIn).toBe(8);
     expect([fast.outcome.recordsLanded, fast.outcome.recordsQuarantined]).toEqual([3, 5]);
+  });
+
+  it('numbers every line exactly on a large file, whatever order DuckDB writes rows in', async () => {
+    // Each resource's id names its own line; blank lines are sprinkled in to shift the numbering.
+    const lines: string[] = [];
+    for (let n = 1; lines.length < 300_000; n++) lines.push(n % 997 === 0 ? '' : `{"resourceType":"Patient","id":"L${n}","meta":{"lastUpdated":"2026-01-01T00:00:00Z"}}`);
+    const { result, rows } = await land(lines.join('\n') + '\n', 'big');
+    expect(result.path).toBe('duckdb');
+    expect(rows.length).toBe(lines.filter((l) => l !== '').length);
+    const wrong = rows.filter((r) => r.id !== `L${String(r._record)}`);
+    expect(wrong).toEqual([]);
   });
 });
