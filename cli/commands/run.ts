@@ -50,6 +50,8 @@ export async function runCommand(ctx: CommandContext, names: readonly string[], 
     const summaries: RunSummary[] = [];
     for (const { source, listing: preflight } of listed) {
       const started = Date.now();
+      let records = 0;
+      let bytes = 0;
       // A remote source lists inside its run, so it gets the run's logger and ledger.
       const listing = preflight.files === null ? await listSourceFiles(source, { layout: ctx.layout, logger, ledger: () => ledger }) : preflight;
       const summary = await runSource(source, listing, {
@@ -57,7 +59,15 @@ export async function runCommand(ctx: CommandContext, names: readonly string[], 
         ledger,
         logger,
         trigger,
-        onFile: (e) => out.progress(`${e.source}: file ${e.index + 1}/${e.total} ${e.outcome === 'skipped' ? '(already landed)' : ''}`),
+        onFile: (e) => {
+          if (e.outcome !== 'skipped') {
+            records += e.outcome.recordsIn;
+            bytes += e.file.bytes;
+          }
+          const secs = (Date.now() - started) / 1000;
+          const mb = bytes / 2 ** 20;
+          out.progress(`${e.source}: file ${e.index + 1}/${e.total}, ${records.toLocaleString('en-GB')} records, ${mb.toFixed(1)} MB, ${(mb / Math.max(secs, 0.001)).toFixed(1)} MB/s`);
+        },
       });
       out.done();
       const r = summary.run;
