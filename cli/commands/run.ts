@@ -66,7 +66,7 @@ export async function runCommand(ctx: CommandContext, names: readonly string[], 
           }
           const secs = (Date.now() - started) / 1000;
           const mb = bytes / 2 ** 20;
-          out.progress(`${e.source}: file ${e.index + 1}/${e.total}, ${records.toLocaleString('en-GB')} records, ${mb.toFixed(1)} MB, ${(mb / Math.max(secs, 0.001)).toFixed(1)} MB/s`);
+          out.progress(`${e.source}: file ${e.index + 1}${e.total === null ? '' : `/${e.total}`}, ${records.toLocaleString('en-GB')} records, ${mb.toFixed(1)} MB, ${(mb / Math.max(secs, 0.001)).toFixed(1)} MB/s`);
         },
       });
       out.done();

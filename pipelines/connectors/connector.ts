@@ -17,6 +17,11 @@ export interface Connector {
   readonly remote?: boolean;
   /** The files on offer, in the order they must land (e.g. ESR sequence order). */
   listFiles(): Promise<SourceFile[]>;
+  /**
+   * Remote connectors may offer files as they arrive (downloads finishing in any order), so landing
+   * one file overlaps fetching the next; runs use this in place of listFiles when present.
+   */
+  streamFiles?(): AsyncIterable<SourceFile>;
   /** Parses one file into `landing`; returns count discrepancies (trailers, manifests) to record. */
   land(file: SourceFile, landing: FileLanding): Promise<Reconciliation[]>;
   /** After every offered file has landed (or was already landed): commit watermarks, release remote jobs. */

@@ -109,6 +109,13 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
       remote: true,
 
       async listFiles(): Promise<SourceFile[]> {
+        const files: SourceFile[] = [];
+        for await (const file of this.streamFiles!()) files.push(file);
+        return files;
+      },
+
+      /** Downloads run `concurrency` at a time; each file is offered as soon as it is on disk. */
+      async *streamFiles(): AsyncGenerator<SourceFile> {
         client ??= await connect();
         const bulk = client;
         const { job, manifest } = await startOrResume(bulk);
@@ -124,21 +131,23 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
         const pending = wanted.filter((f) => !ctx.state.hasLanded(f.url));
         ctx.logger.info({ files: wanted.length, to_download: pending.length, transaction_time: manifest.transactionTime }, 'manifest received');
         const queue = new PQueue({ concurrency: source.concurrency });
-        const files = await Promise.all(
-          pending.map((f, i) =>
-            queue.add(async (): Promise<SourceFile> => {
-              const localPath = join(downloads, `${i}.ndjson`);
-              try {
-                const { bytes, sha256, hasRecordSeparator } = await bulk.download(f.url, localPath, manifest.requiresAccessToken);
-                roles.set(f.url, f);
-                return { location: f.url, bytes, sha256, localPath, hasRecordSeparator };
-              } catch (err) {
-                throw forgetFailedJob(err);
-              }
-            }),
-          ),
+        const tasks = pending.map((f, i) =>
+          queue.add(async (): Promise<SourceFile> => {
+            const localPath = join(downloads, `${i}.ndjson`);
+            try {
+              const { bytes, sha256, hasRecordSeparator } = await bulk.download(f.url, localPath, manifest.requiresAccessToken);
+              roles.set(f.url, f);
+              return { location: f.url, bytes, sha256, localPath, hasRecordSeparator };
+            } catch (err) {
+              throw forgetFailedJob(err);
+            }
+          }),
         );
-        return files;
+        try {
+          yield* inCompletionOrder(tasks);
+        } finally {
+          queue.clear(); // a failed run starts no further downloads
+        }
       },
 
       async land(file: SourceFile, landing: FileLanding): Promise<Reconciliation[]> {
@@ -170,6 +179,18 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
 }
 
 export const fhirBulkConnector = makeFhirBulkConnector();
+
+/** Yields each task's value as it settles; a rejection is thrown when reached, and none goes unhandled. */
+async function* inCompletionOrder<T>(tasks: Promise<T>[]): AsyncGenerator<T> {
+  const settled = tasks.map((task, i) => task.then((value) => ({ i, ok: true as const, value }), (error: unknown) => ({ i, ok: false as const, error })));
+  const pending = new Map(settled.map((p, i) => [i, p]));
+  while (pending.size > 0) {
+    const next = await Promise.race(pending.values());
+    pending.delete(next.i);
+    if (!next.ok) throw next.error;
+    yield next.value;
+  }
+}
 
 /** `deleted[]` files hold transaction Bundles whose DELETE entries name the removed resources. */
 async function landTombstones(landing: FileLanding, path: string): Promise<number> {

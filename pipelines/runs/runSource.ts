@@ -25,7 +25,7 @@ export interface RunSourceOptions {
   trigger: RunTrigger;
   clock?: () => Date;
   /** Called after each file, for progress output. */
-  onFile?: (event: { source: string; file: SourceFile; outcome: FileOutcome | 'skipped'; index: number; total: number }) => void;
+  onFile?: (event: { source: string; file: SourceFile; outcome: FileOutcome | 'skipped'; index: number; total: number | null }) => void;
 }
 
 export interface RunSummary {
@@ -103,13 +103,16 @@ export async function runSource(source: SourceConfig, listed: ListedSource, opti
     const outcomes: FileOutcome[] = [];
     const skipped: SourceFile[] = [];
     let failure: CarelakeError | null = null;
-    let files: SourceFile[] = listed.files ?? [];
+    const files: SourceFile[] = [];
+    const total = listed.files?.length ?? null;
     try {
-      if (listed.files === null) files = await listed.connector.listFiles();
-      for (const [index, file] of files.entries()) {
+      // Remote listing (kick-off, polling, downloads) happens here, inside the run, so its failures are recorded.
+      const offered: AsyncIterable<SourceFile> | Iterable<SourceFile> = listed.files ?? listed.connector.streamFiles?.() ?? (await listed.connector.listFiles());
+      for await (const file of offered) {
+        const index = files.push(file) - 1;
         if (ledger.fileOutcome(source.name, file.sha256)) {
           skipped.push(file);
-          options.onFile?.({ source: source.name, file, outcome: 'skipped', index, total: files.length });
+          options.onFile?.({ source: source.name, file, outcome: 'skipped', index, total });
           continue;
         }
         const landing = new FileLanding(ctx, file);
@@ -118,7 +121,7 @@ export async function runSource(source: SourceConfig, listed: ListedSource, opti
           const outcome = await landing.commit(reconciliation);
           outcomes.push(outcome);
           log.info({ file: file.location, status: outcome.status, records_in: outcome.recordsIn, landed: outcome.recordsLanded, quarantined: outcome.recordsQuarantined, reconciliation: outcome.reconciliation }, 'file done');
-          options.onFile?.({ source: source.name, file, outcome, index, total: files.length });
+          options.onFile?.({ source: source.name, file, outcome, index, total });
         } catch (err) {
           await landing.abort();
           throw toCarelakeError(err).withNode(`file ${file.location}`);
