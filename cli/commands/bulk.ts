@@ -3,10 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { CarelakeError } from '../../core/errors.ts';
-import { BULK_STATE, type SavedBulkJob } from '../../pipelines/fhir-bulk/bulkConnector.ts';
-import { BulkDataClient } from '../../pipelines/fhir-bulk/bulkClient.ts';
-import { loadClientKey } from '../../pipelines/fhir-bulk/clientKey.ts';
-import { SmartBackendAuth } from '../../pipelines/fhir-bulk/smartAuth.ts';
+import { BULK_STATE, bulkClientFor, type SavedBulkJob } from '../../pipelines/fhir-bulk/bulkConnector.ts';
 import { Ledger } from '../../pipelines/ledger/ledger.ts';
 import type { SourceConfig } from '../../core/config.ts';
 import type { Console } from '../console.ts';
@@ -21,12 +18,6 @@ function bulkSource(ctx: CommandContext, name: string): BulkSource {
     throw new CarelakeError({ code: 'bulk.not-bulk', kind: 'config', message: `Source '${name}' is of kind '${source?.kind}', not fhir-bulk` });
   }
   return source;
-}
-
-async function client(source: BulkSource): Promise<BulkDataClient> {
-  if (!source.auth) return new BulkDataClient({ auth: null });
-  const key = await loadClientKey(source.auth.privateKeyFile, { kid: source.auth.kid, algorithm: source.auth.algorithm, passphraseEnv: source.auth.passphraseEnv, env: process.env });
-  return new BulkDataClient({ auth: await SmartBackendAuth.create(source.baseUrl, source.auth, { key }) });
 }
 
 function savedState(ctx: CommandContext, name: string): { job: SavedBulkJob | null; since: string | null } {
@@ -49,7 +40,7 @@ export async function bulkStatusCommand(ctx: CommandContext, name: string, out: 
     return;
   }
   out.info(`${name}: export started ${job.startedAt}${job.since ? ` (since ${job.since})` : ''}, status URL ${job.statusUrl}`);
-  const status = await (await client(source)).status(job.statusUrl);
+  const status = await (await bulkClientFor(source)).status(job.statusUrl);
   if (status.state === 'in-progress') out.info(`${name}: in progress${status.progress ? ` — ${status.progress}` : ''}`);
   else if (status.state === 'complete') out.info(`${name}: complete — ${status.manifest.output.length} output file(s), ${status.manifest.error.length} error file(s), transactionTime ${status.manifest.transactionTime}; \`carelake run ${name}\` lands it`);
   else if (status.state === 'gone') out.info(`${name}: the server no longer has this job; the next run starts a new export`);
@@ -63,7 +54,7 @@ export async function bulkCancelCommand(ctx: CommandContext, name: string, out: 
     out.info(`${name}: no export in flight`);
     return;
   }
-  await (await client(source)).deleteJob(job.statusUrl);
+  await (await bulkClientFor(source)).deleteJob(job.statusUrl);
   const ledger = Ledger.open(ctx.layout.ledger);
   try {
     ledger.deleteWatermark(name, BULK_STATE.job);

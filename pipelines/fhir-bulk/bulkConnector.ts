@@ -11,6 +11,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { CarelakeError } from '../../core/errors.ts';
+import type { SourceConfig } from '../../core/config.ts';
 import type { ConnectorFactory } from '../connectors/connector.ts';
 import type { FileLanding, Reconciliation, SourceFile } from '../landing/fileLanding.ts';
 import { readLines } from '../landing/localFiles.ts';
@@ -30,6 +31,8 @@ export interface SavedBulkJob {
   since: string | null;
   startedAt: string;
 }
+
+type FhirBulkSource = Extract<SourceConfig, { kind: 'fhir-bulk' }>;
 
 type FileRole = { role: 'output' | 'deleted' | 'error'; type: string; count?: number; url: string };
 
@@ -63,14 +66,7 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
     let client: BulkDataClient | null = null;
     let current: { job: SavedBulkJob; manifest: BulkManifest; downloads: string } | null = null;
 
-    async function connect(): Promise<BulkDataClient> {
-      let auth: SmartBackendAuth | null = null;
-      if (source.auth) {
-        const key = await loadClientKey(source.auth.privateKeyFile, { kid: source.auth.kid, algorithm: source.auth.algorithm, passphraseEnv: source.auth.passphraseEnv, env: process.env });
-        auth = await SmartBackendAuth.create(source.baseUrl, source.auth, { key, fetch: deps.fetch });
-      }
-      return new BulkDataClient({ auth, fetch: deps.fetch, waits: deps.waits, onProgress: (progress) => ctx.logger.info({ progress }, 'export in progress') });
-    }
+    const connect = () => bulkClientFor(source, { ...deps, onProgress: (progress) => ctx.logger.info({ progress }, 'export in progress') });
 
     /** The job in flight if the server still has it, else a new export from the watermark. */
     async function startOrResume(bulk: BulkDataClient): Promise<{ job: SavedBulkJob; manifest: BulkManifest }> {
@@ -179,6 +175,16 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
 }
 
 export const fhirBulkConnector = makeFhirBulkConnector();
+
+/** The client for a fhir-bulk source: with SMART Backend Services when the source has `auth`. */
+export async function bulkClientFor(source: FhirBulkSource, deps: BulkConnectorDeps & { onProgress?: (progress: string) => void } = {}): Promise<BulkDataClient> {
+  let auth: SmartBackendAuth | null = null;
+  if (source.auth) {
+    const key = await loadClientKey(source.auth.privateKeyFile, { kid: source.auth.kid, algorithm: source.auth.algorithm, passphraseEnv: source.auth.passphraseEnv, env: process.env });
+    auth = await SmartBackendAuth.create(source.baseUrl, source.auth, { key, fetch: deps.fetch });
+  }
+  return new BulkDataClient({ auth, fetch: deps.fetch, waits: deps.waits, onProgress: deps.onProgress });
+}
 
 /** Yields each task's value as it settles; a rejection is thrown when reached, and none goes unhandled. */
 async function* inCompletionOrder<T>(tasks: Promise<T>[]): AsyncGenerator<T> {
