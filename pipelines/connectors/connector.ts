@@ -15,6 +15,11 @@ export interface Connector {
    * a missing folder or unreadable file fails with the lake untouched.
    */
   readonly remote?: boolean;
+  /**
+   * How many of this source's files may land at once (default 1: in order). Only for sources whose
+   * files are independent of each other, such as the files of one Bulk Data export.
+   */
+  readonly landConcurrency?: number;
   /** The files on offer, in the order they must land (e.g. ESR sequence order). */
   listFiles(): Promise<SourceFile[]>;
   /**

@@ -103,6 +103,8 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
 
     return {
       remote: true,
+      // An export's files are independent: two land at once, one per core.
+      landConcurrency: 2,
 
       async listFiles(): Promise<SourceFile[]> {
         const files: SourceFile[] = [];

@@ -77,17 +77,15 @@ export async function runSource(source: SourceConfig, listed: ListedSource, opti
     ledger.startRun({ run_id: runId, source: source.name, kind: source.kind, trigger: options.trigger, started_at: started.toISOString() });
     log.info({ files: listed.files?.length ?? null }, 'run started');
 
-    const buffer = await DuckDb.open(':memory:', {
-      // Output order need not follow input order: line numbers are assigned by row_number() over a
-      // single-threaded scan, so they stay exact (tested on a large file), and memory stays flat.
-      settings: { threads: '2', memory_limit: '512MB', temp_directory: join(layout.tmp, runId, 'spill'), preserve_insertion_order: 'false' },
-    });
+    // One in-memory DuckDB per landing slot: a connector that allows it lands files side by side,
+    // because one file's DuckDB pass runs on one core (exact line numbers need a single-threaded scan).
+    const slots = Math.max(1, listed.connector.landConcurrency ?? 1);
+    const buffers: DuckDb[] = [];
     const partCounters = new Map<string, number>();
     let tableCounter = 0;
-    const ctx: LandingContext = {
+    const baseCtx: Omit<LandingContext, 'buffer'> = {
       layout,
       ledger,
-      buffer,
       source: source.name,
       runId,
       loadDate: started.toISOString().slice(0, 10),
@@ -104,35 +102,69 @@ export async function runSource(source: SourceConfig, listed: ListedSource, opti
     const skipped: SourceFile[] = [];
     let failure: CarelakeError | null = null;
     const files: SourceFile[] = [];
+    const inRun = new Set<string>();
     const total = listed.files?.length ?? null;
+
+    const landOne = async (file: SourceFile, buffer: DuckDb): Promise<void> => {
+      const index = files.push(file) - 1;
+      // The same bytes twice in one run land once, as across runs.
+      if (inRun.has(file.sha256) || ledger.fileOutcome(source.name, file.sha256)) {
+        skipped.push(file);
+        options.onFile?.({ source: source.name, file, outcome: 'skipped', index, total });
+        return;
+      }
+      inRun.add(file.sha256);
+      const landing = new FileLanding({ ...baseCtx, buffer }, file);
+      try {
+        const reconciliation = await listed.connector.land(file, landing);
+        const outcome = await landing.commit(reconciliation);
+        outcomes.push(outcome);
+        log.info({ file: file.location, status: outcome.status, records_in: outcome.recordsIn, landed: outcome.recordsLanded, quarantined: outcome.recordsQuarantined, reconciliation: outcome.reconciliation }, 'file done');
+        options.onFile?.({ source: source.name, file, outcome, index, total });
+      } catch (err) {
+        await landing.abort();
+        throw toCarelakeError(err).withNode(`file ${file.location}`);
+      }
+    };
+
     try {
+      for (let i = 0; i < slots; i++) {
+        buffers.push(
+          await DuckDb.open(':memory:', {
+            // Output order need not follow input order: line numbers are assigned by row_number() over a
+            // single-threaded scan, so they stay exact (tested on a large file), and memory stays flat.
+            settings: { threads: String(Math.max(1, Math.floor(2 / slots))), memory_limit: '512MB', temp_directory: join(layout.tmp, runId, `spill-${i}`), preserve_insertion_order: 'false' },
+          }),
+        );
+      }
       // Remote listing (kick-off, polling, downloads) happens here, inside the run, so its failures are recorded.
       const offered: AsyncIterable<SourceFile> | Iterable<SourceFile> = listed.files ?? listed.connector.streamFiles?.() ?? (await listed.connector.listFiles());
-      for await (const file of offered) {
-        const index = files.push(file) - 1;
-        if (ledger.fileOutcome(source.name, file.sha256)) {
-          skipped.push(file);
-          options.onFile?.({ source: source.name, file, outcome: 'skipped', index, total });
-          continue;
-        }
-        const landing = new FileLanding(ctx, file);
-        try {
-          const reconciliation = await listed.connector.land(file, landing);
-          const outcome = await landing.commit(reconciliation);
-          outcomes.push(outcome);
-          log.info({ file: file.location, status: outcome.status, records_in: outcome.recordsIn, landed: outcome.recordsLanded, quarantined: outcome.recordsQuarantined, reconciliation: outcome.reconciliation }, 'file done');
-          options.onFile?.({ source: source.name, file, outcome, index, total });
-        } catch (err) {
-          await landing.abort();
-          throw toCarelakeError(err).withNode(`file ${file.location}`);
-        }
+      const cursor = sharedCursor(offered);
+      // Each slot takes the next file as it frees up; the first failure stops every slot taking more.
+      let stop = false;
+      const results = await Promise.allSettled(
+        buffers.map(async (buffer) => {
+          for (let item = await cursor.next(); !stop && !item.done; item = await cursor.next()) {
+            try {
+              await landOne(item.value, buffer);
+            } catch (err) {
+              stop = true;
+              throw err;
+            }
+          }
+        }),
+      );
+      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (rejected) {
+        await cursor.close().catch(() => undefined);
+        throw rejected.reason;
       }
       await listed.connector.finish?.({ runId, files: outcomes, skipped });
     } catch (err) {
       failure = toCarelakeError(err).withNode(`run ${runId} of source '${source.name}'`);
       log.error({ err: failure.toJSON() }, 'run failed');
     } finally {
-      buffer.close();
+      for (const buffer of buffers) buffer.close();
       // Committed parts were renamed out of tmp/; what is left is scratch (spill, failed attempts).
       await rm(join(layout.tmp, runId), { recursive: true, force: true });
     }
@@ -149,4 +181,22 @@ export async function runSource(source: SourceConfig, listed: ListedSource, opti
     if (failure) throw failure;
     return { run, files: outcomes, skipped };
   });
+}
+
+/** One shared cursor over files, safe for several slots: calls are queued so each file is taken once. */
+function sharedCursor<T>(items: AsyncIterable<T> | Iterable<T>): { next: () => Promise<IteratorResult<T>>; close: () => Promise<void> } {
+  const iterator = Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    next: () => {
+      const result = queue.then(() => iterator.next());
+      queue = result.catch(() => undefined);
+      return result;
+    },
+    // Lets a generator's `finally` run (e.g. stop queued downloads) when the run ends early.
+    close: async () => {
+      await queue;
+      await iterator.return?.();
+    },
+  };
 }
