@@ -56,7 +56,7 @@ async function carelake(): Promise<{ bytes: number; records: number; files: numb
   const layout = new LakeLayout(join(dir, 'lake'));
   const ledger = Ledger.open(layout.ledger);
   try {
-    const source = { name: 'bench', kind: 'fhir-bulk' as const, baseUrl, level: 'system' as const, groupId: null, types: [], typeFilter: [], since: 'none', method: 'GET' as const, allowPartialManifests: false, concurrency: CONCURRENCY };
+    const source = { name: 'bench', kind: 'fhir-bulk' as const, baseUrl, level: 'system' as const, groupId: null, types: [], typeFilter: [], since: 'none', method: 'GET' as const, allowPartialManifests: false, patients: [], concurrency: CONCURRENCY };
     const logger = createLogger(null);
     const connector = makeFhirBulkConnector({ waits: WAITS })(source, { layout, logger, state: new LedgerSourceState('bench', () => ledger) });
     const summary = await runSource(source, { connector, files: null }, { layout, ledger, logger, trigger: 'manual' });

@@ -37,6 +37,8 @@ const fhirBulkSource = z.strictObject({
   /** `auto` = the last successful export's transactionTime; `none` = always a full export; or a FHIR instant. */
   since: z.union([z.literal('auto'), z.literal('none'), z.iso.datetime({ offset: true })]).default('auto'),
   method: z.enum(['GET', 'POST']).default('GET'),
+  /** A patient-level export of just these patients (`Patient/<id>` references); needs method POST. */
+  patients: z.array(z.string().regex(/^Patient\/[A-Za-z0-9\-.]{1,64}$/, 'a reference such as Patient/123')).default([]),
   /** Ask for a paged manifest (Bulk Data STU3); off by default because older servers refuse the parameter. */
   allowPartialManifests: z.boolean().default(false),
   concurrency: z.number().int().min(1).max(32).default(4),
@@ -73,7 +75,15 @@ const esrSource = z.strictObject({
   schedule,
 });
 
-export const sourceConfig = z.discriminatedUnion('kind', [fhirBulkSource, fhirBulkFilesSource, hl7v2Source, esrSource]);
+export const sourceConfig = z.discriminatedUnion('kind', [
+  fhirBulkSource.refine((s) => s.patients.length === 0 || (s.method === 'POST' && s.level !== 'system'), {
+    message: "'patients' needs method POST and level patient or group",
+    path: ['patients'],
+  }).refine((s) => s.level !== 'group' || s.groupId !== null, { message: 'level group needs a groupId', path: ['groupId'] }),
+  fhirBulkFilesSource,
+  hl7v2Source,
+  esrSource,
+]);
 
 const configSchema = z.strictObject({
   lake: z.string().default('./lake'),

@@ -53,7 +53,7 @@ export async function runCommand(ctx: CommandContext, names: readonly string[], 
       let records = 0;
       let bytes = 0;
       // A remote source lists inside its run, so it gets the run's logger and ledger.
-      const listing = preflight.files === null ? await listSourceFiles(source, { layout: ctx.layout, logger, ledger: () => ledger }) : preflight;
+      const listing = preflight.files === null ? await listSourceFiles(source, { layout: ctx.layout, logger, ledger: () => ledger, progress: (text) => out.progress(text) }) : preflight;
       const summary = await runSource(source, listing, {
         layout: ctx.layout,
         ledger,

@@ -38,6 +38,8 @@ export interface ConnectorContext {
   logger: Logger;
   /** Durable per-source state (resume points, watermarks); local file kinds never need it. */
   state: SourceState;
+  /** Live progress for a person watching (e.g. a server's X-Progress while an export is prepared). */
+  progress?: (text: string) => void;
 }
 
 export type ConnectorFactory<K extends SourceKind> = (source: Extract<SourceConfig, { kind: K }>, ctx: ConnectorContext) => Connector;

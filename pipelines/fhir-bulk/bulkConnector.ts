@@ -66,7 +66,14 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
     let client: BulkDataClient | null = null;
     let current: { job: SavedBulkJob; manifest: BulkManifest; downloads: string } | null = null;
 
-    const connect = () => bulkClientFor(source, { ...deps, onProgress: (progress) => ctx.logger.info({ progress }, 'export in progress') });
+    const connect = () =>
+      bulkClientFor(source, {
+        ...deps,
+        onProgress: (progress) => {
+          ctx.logger.info({ progress }, 'export in progress');
+          ctx.progress?.(`${source.name}: export in progress on the server — ${progress}`);
+        },
+      });
 
     /** The job in flight if the server still has it, else a new export from the watermark. */
     async function startOrResume(bulk: BulkDataClient): Promise<{ job: SavedBulkJob; manifest: BulkManifest }> {
@@ -83,7 +90,7 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
         }
       }
       const since = source.since === 'auto' ? (ctx.state.get(BULK_STATE.since) ?? null) : source.since === 'none' ? null : source.since;
-      const request = kickoffRequest({ baseUrl: source.baseUrl, level: source.level, groupId: source.groupId, method: source.method, types: source.types, typeFilter: source.typeFilter, since, allowPartialManifests: source.allowPartialManifests });
+      const request = kickoffRequest({ baseUrl: source.baseUrl, level: source.level, groupId: source.groupId, method: source.method, types: source.types, typeFilter: source.typeFilter, since, allowPartialManifests: source.allowPartialManifests, patients: source.patients });
       const statusUrl = await bulk.kickOff(request);
       const job: SavedBulkJob = { statusUrl, since, startedAt: new Date().toISOString() };
       // Kept before the first poll, so a run killed from here on resumes this job.

@@ -39,10 +39,11 @@ export interface ListContext {
   layout: LakeLayout;
   logger: Logger;
   ledger: () => Ledger;
+  progress?: (text: string) => void;
 }
 
 export function connectorFor(source: SourceConfig, ctx: ListContext): Connector {
-  const connectorCtx: ConnectorContext = { layout: ctx.layout, logger: ctx.logger, state: new LedgerSourceState(source.name, ctx.ledger) };
+  const connectorCtx: ConnectorContext = { layout: ctx.layout, logger: ctx.logger, state: new LedgerSourceState(source.name, ctx.ledger), progress: ctx.progress };
   // The registry is keyed by kind; the cast pairs each config with its own factory.
   const factory = connectors[source.kind] as (s: SourceConfig, c: ConnectorContext) => Connector;
   return factory(source, connectorCtx);

@@ -57,6 +57,7 @@ describe('fhir-bulk connector', () => {
     since: 'auto',
     method: 'GET',
     allowPartialManifests: false,
+    patients: [],
     concurrency: 3,
     ...extra,
   });
@@ -109,6 +110,16 @@ describe('fhir-bulk connector', () => {
     expect(kickoffs()[0]!.query.allowPartialManifests).toBe('true');
     expect(summary.files.length).toBe(lineCounts.size);
     expect(summary.run.records_in).toBe([...lineCounts.values()].reduce((a, b) => a + b, 0));
+  });
+
+  it('exports chosen patients by POST at patient level', async () => {
+    await start();
+    const ids = data.resources.get('Patient')!.slice(0, 2).map((l) => (JSON.parse(l) as { id: string }).id);
+    const summary = await run(source({ level: 'patient', method: 'POST', types: ['Patient'], patients: ids.map((id) => `Patient/${id}`) }));
+    expect(summary.run.status).toBe('succeeded');
+    expect(kickoffs()[0]!.method).toBe('POST');
+    const landed = await withDuckDb(':memory:', {}, (db) => db.all(`SELECT id FROM read_parquet('${layout.rawGlob('gp', 'Patient')}') ORDER BY id`));
+    expect(landed.map((r) => r.id)).toEqual([...ids].sort());
   });
 
   it('quarantines a corrupt line with its URL and line number, and counts it', async () => {

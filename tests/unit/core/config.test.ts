@@ -26,6 +26,9 @@ describe('parseConfig', () => {
     { description: 'a bad source name', yaml: 'sources:\n  - { name: "Bad Name", kind: hl7v2, path: x }', expected: [/sources\[0\]\.name/, /lower-case/] },
     { description: 'every problem is reported at once', yaml: 'lakes: 1\nserve: { port: "x" }', expected: [/2 problems/, /lakes/, /serve\.port/] },
     { description: 'invalid YAML gives the file and line', yaml: 'lake: [\n', expected: [/not valid YAML/] },
+    { description: 'a bulk source with patients but GET', yaml: 'sources:\n  - { name: a, kind: fhir-bulk, baseUrl: "https://x/r4", level: patient, patients: [Patient/1] }', expected: [/sources\[0\]\.patients: 'patients' needs method POST/] },
+    { description: 'a group-level bulk source with no groupId', yaml: 'sources:\n  - { name: a, kind: fhir-bulk, baseUrl: "https://x/r4", level: group }', expected: [/sources\[0\]\.groupId: level group needs a groupId/] },
+    { description: 'a bulk source with a bad since', yaml: 'sources:\n  - { name: a, kind: fhir-bulk, baseUrl: "https://x/r4", since: yesterday }', expected: [/sources\[0\]\.since/] },
     { description: 'duplicate source names', yaml: 'sources:\n  - { name: a, kind: hl7v2, path: x }\n  - { name: a, kind: esr, path: y }', expected: [/'a' is used by two sources/] },
   ];
   it.each(bad)('$description', ({ yaml, expected }) => {
