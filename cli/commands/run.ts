@@ -74,7 +74,7 @@ export async function runCommand(ctx: CommandContext, names: readonly string[], 
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       out.info(
         `${source.name}: ${r.status} — ${r.files_landed} file(s) landed, ${r.files_skipped} already landed; ` +
-          `${r.records_in} records in = ${r.records_landed} landed + ${r.records_quarantined} quarantined (${secs}s, run ${r.run_id})`,
+          `${r.records_in} records in = ${r.records_landed} landed + ${r.records_quarantined} quarantined${r.records_filtered ? ` + ${r.records_filtered} filtered out` : ''} (${secs}s, run ${r.run_id})`,
       );
       for (const f of summary.files) {
         for (const d of f.reconciliation) out.warn(`${source.name}: ${d.what}: declared ${d.declared ?? '(none)'}, read ${d.actual} (${f.location})`);

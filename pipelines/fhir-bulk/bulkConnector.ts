@@ -22,6 +22,7 @@ import { kickoffRequest } from './kickoffRequest.ts';
 import type { BulkManifest } from './manifest.ts';
 import { landNdjsonResources } from './ndjsonLanding.ts';
 import { SmartBackendAuth } from './smartAuth.ts';
+import { typeFilterPredicates } from './typeFilter.ts';
 
 /** Ledger state keys of this kind. */
 export const BULK_STATE = { job: 'bulk.job', since: 'bulk.since' } as const;
@@ -63,6 +64,9 @@ export interface BulkConnectorDeps {
 export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFactory<'fhir-bulk'> {
   return (source, ctx) => {
     const roles = new Map<string, FileRole>();
+    // Checked before anything is sent: a filter carelake cannot re-apply is a configuration error.
+    let keep: Map<string, string> | null = null;
+    const filters = () => (keep ??= typeFilterPredicates(source.typeFilter, 'line'));
     let client: BulkDataClient | null = null;
     let current: { job: SavedBulkJob; manifest: BulkManifest; downloads: string } | null = null;
 
@@ -90,7 +94,7 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
         }
       }
       const since = source.since === 'auto' ? (ctx.state.get(BULK_STATE.since) ?? null) : source.since === 'none' ? null : source.since;
-      const request = kickoffRequest({ baseUrl: source.baseUrl, level: source.level, groupId: source.groupId, method: source.method, types: source.types, typeFilter: source.typeFilter, since, allowPartialManifests: source.allowPartialManifests, patients: source.patients });
+      const request = kickoffRequest({ baseUrl: source.baseUrl, level: source.level, groupId: source.groupId, method: source.method, types: source.types, typeFilter: source.typeFilter, since, allowPartialManifests: source.allowPartialManifests, patients: source.patients, lenient: source.typeFilter.length > 0 });
       const statusUrl = await bulk.kickOff(request);
       const job: SavedBulkJob = { statusUrl, since, startedAt: new Date().toISOString() };
       // Kept before the first poll, so a run killed from here on resumes this job.
@@ -121,6 +125,7 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
 
       /** Downloads run `concurrency` at a time; each file is offered as soon as it is on disk. */
       async *streamFiles(): AsyncGenerator<SourceFile> {
+        filters();
         client ??= await connect();
         const bulk = client;
         const { job, manifest } = await startOrResume(bulk);
@@ -160,7 +165,7 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
         if (!role || !file.localPath) throw new Error(`land() called for a file listFiles() did not download: ${file.location}`);
         const lines =
           role.role === 'output'
-            ? (await landNdjsonResources(landing, file, role.type)).lines
+            ? (await landNdjsonResources(landing, file, role.type, filters().get(role.type))).lines
             : role.role === 'deleted'
               ? await landTombstones(landing, file.localPath)
               : await landOutcomes(landing, file.localPath);

@@ -12,6 +12,8 @@ export interface ExportRequestOptions {
   typeFilter?: readonly string[];
   since?: string | null;
   allowPartialManifests?: boolean;
+  /** `Prefer: handling=lenient`: the server may ignore parameters it cannot honour (carelake re-applies _typeFilter itself). */
+  lenient?: boolean;
   /** POST only: restrict a patient-level export to these patients (`Patient/123` references). */
   patients?: readonly string[];
 }
@@ -30,7 +32,7 @@ export function kickoffRequest(options: ExportRequestOptions): KickoffRequest {
   const base = options.baseUrl.replace(/\/+$/, '');
   const path =
     options.level === 'system' ? '$export' : options.level === 'patient' ? 'Patient/$export' : `Group/${encodeURIComponent(requireGroup(options.groupId))}/$export`;
-  const headers: Record<string, string> = { Accept: 'application/fhir+json', Prefer: 'respond-async' };
+  const headers: Record<string, string> = { Accept: 'application/fhir+json', Prefer: options.lenient ? 'respond-async, handling=lenient' : 'respond-async' };
   const params: [string, string][] = [['_outputFormat', NDJSON_FORMAT]];
   if (options.since) params.push(['_since', options.since]);
   if (options.types?.length) params.push(['_type', options.types.join(',')]);

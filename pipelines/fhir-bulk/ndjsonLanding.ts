@@ -37,9 +37,11 @@ function linesSql(path: string): string {
  * Blank lines are dropped here; whitespace-only lines (rare, and costly to trim in SQL) come back as
  * problems and are skipped in JavaScript, as the line-by-line path skips them.
  */
-export function resourceLinesSql(path: string, resourceType: string): string {
+export function resourceLinesSql(path: string, resourceType: string, keep?: string): string {
+  // `keep` (a _typeFilter predicate over `line`) is evaluated only on resources that passed the checks.
+  const kept = keep ? `WHEN NOT (${keep}) THEN 'filtered'` : '';
   return `SELECT _record, f[1] AS id, f[2] AS resource_type, f[3] AS last_updated, line AS resource,
-                 CASE WHEN f[1] IS NOT NULL AND f[1] <> '' AND f[2] = ${quoteLiteral(resourceType)} THEN 'ok' ELSE 'problem' END AS _status
+                 CASE WHEN f[1] IS NULL OR f[1] = '' OR f[2] IS DISTINCT FROM ${quoteLiteral(resourceType)} THEN 'problem' ${kept} ELSE 'ok' END AS _status
           FROM (
             SELECT _record, line,
                    CASE WHEN json_valid(line) THEN json_extract_string(line, ['$.id', '$.resourceType', '$.meta.lastUpdated']) END AS f
@@ -51,27 +53,38 @@ export function resourceLinesSql(path: string, resourceType: string): string {
 /** The separator DuckDB splits columns on; a file holding it (only ever invalid JSON) is read in JS. */
 const SEPARATOR = 0x1e;
 
-export async function landNdjsonResources(landing: FileLanding, file: SourceFile, resourceType: string): Promise<NdjsonLandingResult> {
+/**
+ * `keep`, when given, is a SQL predicate over `line` (a _typeFilter re-applied locally): valid
+ * resources it rejects are counted as filtered, not landed.
+ */
+export async function landNdjsonResources(landing: FileLanding, file: SourceFile, resourceType: string, keep?: string): Promise<NdjsonLandingResult> {
   const path = file.localPath;
   if (!path) throw new Error(`landNdjsonResources needs a local copy of ${file.location}`);
   // DuckDB drops a trailing separator silently, which would land a truncated line: rule it out first
   // (from what was noted while the file was hashed, or by reading it).
-  if (file.hasRecordSeparator ?? (await fileContainsByte(path, SEPARATOR))) return { ...(await landNdjsonLineByLine(landing, path, resourceType)), fallbackReason: 'the file contains the byte 0x1e' };
+  if (file.hasRecordSeparator ?? (await fileContainsByte(path, SEPARATOR))) return { ...(await landNdjsonLineByLine(landing, path, resourceType, keep)), fallbackReason: 'the file contains the byte 0x1e' };
   const dataset = fhirResourceDataset(resourceType);
   let problems = 0;
   try {
-    const landed = await landing.landQuery(dataset, resourceLinesSql(path, resourceType), async (row) => {
-      if (row.original.trim() === '') return; // whitespace only: not a record
-      problems++;
-      const checked = checkResourceLine(row.original, resourceType);
-      // DuckDB and JavaScript disagreeing on a line is a bug to see, not to paper over.
-      const reason = checked.ok ? 'DuckDB and the JSON parser disagree on this line; quarantined for review' : checked.reason;
-      await landing.reject({ record: `line ${row.record}`, field: checked.ok ? undefined : (checked.field ?? undefined), reason, original: row.original });
-    });
-    return { lines: landed + problems, path: 'duckdb' };
+    const { landed, counted } = await landing.landQuery(
+      dataset,
+      resourceLinesSql(path, resourceType, keep),
+      async (row) => {
+        if (row.original.trim() === '') return; // whitespace only: not a record
+        problems++;
+        const checked = checkResourceLine(row.original, resourceType);
+        // DuckDB and JavaScript disagreeing on a line is a bug to see, not to paper over.
+        const reason = checked.ok ? 'DuckDB and the JSON parser disagree on this line; quarantined for review' : checked.reason;
+        await landing.reject({ record: `line ${row.record}`, field: checked.ok ? undefined : (checked.field ?? undefined), reason, original: row.original });
+      },
+      { countOnly: ['filtered'] },
+    );
+    const filtered = counted.filtered ?? 0;
+    landing.recordFiltered(filtered);
+    return { lines: landed + problems + filtered, path: 'duckdb' };
   } catch (err) {
     if (problems > 0) throw err; // rejects already written: a fallback would double them
-    return { ...(await landNdjsonLineByLine(landing, path, resourceType)), fallbackReason: (err as Error).message.split('\n')[0] };
+    return { ...(await landNdjsonLineByLine(landing, path, resourceType, keep)), fallbackReason: (err as Error).message.split('\n')[0] };
   }
 }
 
@@ -80,16 +93,17 @@ async function fileContainsByte(path: string, byte: number): Promise<boolean> {
   return false;
 }
 
-/** The exact path: every line parsed in JavaScript. */
-async function landNdjsonLineByLine(landing: FileLanding, path: string, resourceType: string): Promise<NdjsonLandingResult> {
+/** The exact path: every line parsed in JavaScript (a filter, if any, still evaluated by DuckDB). */
+async function landNdjsonLineByLine(landing: FileLanding, path: string, resourceType: string, keep?: string): Promise<NdjsonLandingResult> {
   const dataset = fhirResourceDataset(resourceType);
   let lines = 0;
   for await (const { line, text } of readLines(path)) {
     if (text.trim() === '') continue; // a blank line is not a record
     lines++;
     const checked = checkResourceLine(text, resourceType);
-    if (checked.ok) await landing.append(dataset, line, text, [checked.id, checked.resourceType, checked.lastUpdated]);
-    else await landing.reject({ record: `line ${line}`, field: checked.field ?? undefined, reason: checked.reason, original: text });
+    if (!checked.ok) await landing.reject({ record: `line ${line}`, field: checked.field ?? undefined, reason: checked.reason, original: text });
+    else if (keep && !(await landing.matches(keep, text))) landing.recordFiltered();
+    else await landing.append(dataset, line, text, [checked.id, checked.resourceType, checked.lastUpdated]);
   }
   return { lines, path: 'javascript' };
 }

@@ -52,6 +52,8 @@ export interface FileOutcome {
   recordsIn: number;
   recordsLanded: number;
   recordsQuarantined: number;
+  /** Records the source's own filter chose not to land (not an error). */
+  recordsFiltered: number;
   parts: PartRecord[];
   reconciliation: Reconciliation[];
 }
@@ -83,6 +85,7 @@ export class FileLanding {
   private readonly rejects: QuarantineWriter;
   private readonly rejectIndex: QuarantineRecord[] = [];
   private landed = 0;
+  private filtered = 0;
   private wholeFile: { reason: string; field: string | null; recordsIn: number } | null = null;
   private done = false;
 
@@ -128,7 +131,12 @@ export class FileLanding {
    * become Parquet parts in one pass (the COPY is partitioned by status), and the others are handed
    * to `onProblem` in record order — the caller decides the reason and quarantines them.
    */
-  async landQuery(schema: RawDatasetSchema, query: string, onProblem: (row: { record: number; original: string; status: string }) => Promise<void>): Promise<number> {
+  async landQuery(
+    schema: RawDatasetSchema,
+    query: string,
+    onProblem: (row: { record: number; original: string; status: string }) => Promise<void>,
+    options: { countOnly?: readonly string[] } = {},
+  ): Promise<{ landed: number; counted: Record<string, number> }> {
     const { layout, source, runId, loadDate, buffer: db } = this.ctx;
     const buffer = this.buffers.get(schema.dataset) ?? (await this.openBuffer(schema));
     const dir = join(layout.tmp, runId, source, schema.dataset, `query-${this.ctx.nextTable()}`);
@@ -146,10 +154,16 @@ export class FileLanding {
       okParts.push({ tmp, rows: Number(await db.scalar(`SELECT count(*) FROM read_parquet(${quoteLiteral(tmp)})`)) });
     }
     const problems = (await readdir(dir)).filter((n) => n !== '_status=ok');
+    const counted: Record<string, number> = {};
     if (problems.length > 0) {
       const glob = join(dir, '_status=*', '*.parquet');
+      const quiet = ['ok', ...(options.countOnly ?? [])].map(quoteLiteral).join(', ');
+      // Statuses that are only counted (e.g. filtered out) are not read row by row.
+      for (const row of await db.all(`SELECT _status AS status, count(*)::INTEGER AS n FROM read_parquet(${quoteLiteral(glob)}, hive_partitioning = true) WHERE _status IN (${quiet}) AND _status <> 'ok' GROUP BY 1`)) {
+        counted[String(row.status)] = Number(row.n);
+      }
       for await (const rows of db.stream(
-        `SELECT _record::BIGINT::VARCHAR AS record, ${quoteIdent(original)} AS original, _status AS status FROM read_parquet(${quoteLiteral(glob)}, hive_partitioning = true) WHERE _status <> 'ok' ORDER BY _record`,
+        `SELECT _record::BIGINT::VARCHAR AS record, ${quoteIdent(original)} AS original, _status AS status FROM read_parquet(${quoteLiteral(glob)}, hive_partitioning = true) WHERE _status NOT IN (${quiet}) ORDER BY _record`,
       )) {
         for (const row of rows) await onProblem({ record: Number(row.record), original: String(row.original ?? ''), status: String(row.status) });
       }
@@ -163,7 +177,17 @@ export class FileLanding {
       landed += p.rows;
     }
     this.landed += landed;
-    return landed;
+    return { landed, counted };
+  }
+
+  /** Counts records a source's own filter (e.g. `_typeFilter` re-applied locally) chose not to land. */
+  recordFiltered(count = 1): void {
+    this.filtered += count;
+  }
+
+  /** Whether a SQL predicate over `line` holds for this one record, evaluated by the landing's DuckDB. */
+  async matches(predicate: string, line: string): Promise<boolean> {
+    return (await this.ctx.buffer.scalar(`SELECT ${predicate} FROM (SELECT ?::VARCHAR AS line)`, [line], 'evaluate a record filter')) === true;
   }
 
   /** Quarantines one record with the reason; the rest of the file goes on. */
@@ -201,7 +225,7 @@ export class FileLanding {
     );
     const quarantined = this.rejects.rejected;
     ledger.recordIntent({
-      file: this.fileRecord(this.landed, quarantined, reconciliation),
+      file: this.fileRecord(this.landed, quarantined, reconciliation, this.filtered),
       parts,
       quarantine: this.rejectIndex,
       status: 'landed',
@@ -218,9 +242,10 @@ export class FileLanding {
     return {
       location: this.file.location,
       status: 'landed',
-      recordsIn: this.landed + quarantined,
+      recordsIn: this.landed + quarantined + this.filtered,
       recordsLanded: this.landed,
       recordsQuarantined: quarantined,
+      recordsFiltered: this.filtered,
       parts,
       reconciliation,
     };
@@ -257,21 +282,23 @@ export class FileLanding {
       recordsIn: whole.recordsIn,
       recordsLanded: 0,
       recordsQuarantined: whole.recordsIn,
+      recordsFiltered: 0,
       parts: [],
       reconciliation,
     };
   }
 
-  private fileRecord(landed: number, quarantined: number, reconciliation: Reconciliation[]): FileLandingPlan['file'] {
+  private fileRecord(landed: number, quarantined: number, reconciliation: Reconciliation[], filtered = 0): FileLandingPlan['file'] {
     return {
       source: this.ctx.source,
       location: this.file.location,
       sha256: this.file.sha256,
       bytes: this.file.bytes,
       run_id: this.ctx.runId,
-      records_in: landed + quarantined,
+      records_in: landed + quarantined + filtered,
       records_landed: landed,
       records_quarantined: quarantined,
+      records_filtered: filtered,
       reconciliation: reconciliation.length ? JSON.stringify(reconciliation) : null,
     };
   }

@@ -26,6 +26,8 @@ export interface RunRecord {
   records_in: number;
   records_landed: number;
   records_quarantined: number;
+  /** Records a source's own filter chose not to land; in = landed + quarantined + filtered. */
+  records_filtered: number;
   files_seen: number;
   files_landed: number;
   files_skipped: number;
@@ -43,6 +45,7 @@ export interface FileRecord {
   records_in: number;
   records_landed: number;
   records_quarantined: number;
+  records_filtered: number;
   /** JSON: declared vs actual counts from trailers or manifests, when they disagree. */
   reconciliation: string | null;
 }
@@ -93,6 +96,10 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX quarantine_by_run ON quarantine(run_id);`,
   // 2: remote sources look files up by URL (a Bulk Data job's output URLs are unique to the job).
   `CREATE INDEX files_by_location ON files(source, location);`,
+  // 3: records a source's own filter chose not to land (Bulk Data _typeFilter re-applied locally):
+  //    records_in = records_landed + records_quarantined + records_filtered.
+  `ALTER TABLE files ADD COLUMN records_filtered INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN records_filtered INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export interface FileLandingPlan {
@@ -142,7 +149,8 @@ export class Ledger {
            files_landed = (SELECT count(*) FROM files WHERE run_id = @run_id),
            records_in = (SELECT coalesce(sum(records_in), 0) FROM files WHERE run_id = @run_id),
            records_landed = (SELECT coalesce(sum(records_landed), 0) FROM files WHERE run_id = @run_id),
-           records_quarantined = (SELECT coalesce(sum(records_quarantined), 0) FROM files WHERE run_id = @run_id)
+           records_quarantined = (SELECT coalesce(sum(records_quarantined), 0) FROM files WHERE run_id = @run_id),
+           records_filtered = (SELECT coalesce(sum(records_filtered), 0) FROM files WHERE run_id = @run_id)
          WHERE run_id = @run_id`,
       )
       .run({ ...outcome, run_id: runId });
@@ -186,8 +194,8 @@ export class Ledger {
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO files (source, location, sha256, bytes, status, run_id, landed_at, records_in, records_landed, records_quarantined, reconciliation)
-           VALUES (@source, @location, @sha256, @bytes, @status, @run_id, @landed_at, @records_in, @records_landed, @records_quarantined, @reconciliation)`,
+          `INSERT INTO files (source, location, sha256, bytes, status, run_id, landed_at, records_in, records_landed, records_quarantined, records_filtered, reconciliation)
+           VALUES (@source, @location, @sha256, @bytes, @status, @run_id, @landed_at, @records_in, @records_landed, @records_quarantined, @records_filtered, @reconciliation)`,
         )
         .run({ ...plan.file, status: final ? plan.status : 'landing', landed_at: final ? plan.at : null });
       const part = this.db.prepare(`INSERT INTO parts (run_id, source, dataset, path, rows, file_sha256) VALUES (@run_id, @source, @dataset, @path, @rows, @file_sha256)`);

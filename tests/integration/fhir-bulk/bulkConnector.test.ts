@@ -122,6 +122,29 @@ describe('fhir-bulk connector', () => {
     expect(landed.map((r) => r.id)).toEqual([...ids].sort());
   });
 
+  it('re-applies _typeFilter locally when the server ignores it: the rest is counted as filtered, not landed', async () => {
+    await start();
+    const filter = 'Observation?code=http://snomed.info/sct|1022431000000105';
+    const summary = await run(source({ types: ['Observation', 'Patient'], typeFilter: [filter] }));
+    // The test server ignores _typeFilter under handling=lenient and says so in error[].
+    expect(kickoffs()[0]!.query._typeFilter).toBe(filter);
+    const expected = data.resources.get('Observation')!.filter((l) => (JSON.parse(l) as { code: { coding: { code: string }[] } }).code.coding.some((c) => c.code === '1022431000000105')).length;
+    expect(expected).toBeGreaterThan(0);
+    expect(await landedCount('Observation')).toBe(expected);
+    expect(await landedCount('Patient')).toBe(lineCounts.get('Patient')); // no filter for Patient
+    const r = summary.run;
+    expect(r.records_filtered).toBe(lineCounts.get('Observation')! - expected);
+    expect(r.records_in).toBe(r.records_landed + r.records_quarantined + r.records_filtered);
+    expect(r.status).toBe('succeeded');
+    expect(summary.files.flatMap((f) => f.reconciliation)).toEqual([]); // manifest counts include the filtered lines
+  });
+
+  it('refuses a _typeFilter it cannot re-apply before contacting the server', async () => {
+    await start();
+    await expect(run(source({ typeFilter: ['Observation?value-quantity=gt5'] }))).rejects.toThrow(/cannot re-apply search parameter 'value-quantity' on Observation/);
+    expect(server!.log).toEqual([]);
+  });
+
   it('quarantines a corrupt line with its URL and line number, and counts it', async () => {
     await start({ corruptLines: [{ type: 'Patient', line: 3, text: '{"resourceType":"Patient"' }] });
     const summary = await run(source({ types: ['Patient'] }));

@@ -11,6 +11,7 @@ import { FileLanding, type LandingContext } from '../../../pipelines/landing/fil
 import { describeLocalFile } from '../../../pipelines/landing/localFiles.ts';
 import { Ledger } from '../../../pipelines/ledger/ledger.ts';
 import { landNdjsonResources } from '../../../pipelines/fhir-bulk/ndjsonLanding.ts';
+import { typeFilterPredicates } from '../../../pipelines/fhir-bulk/typeFilter.ts';
 
 const patient = (id: string, extra = '') => `{"resourceType":"Patient","id":"${id}","meta":{"lastUpdated":"2026-01-0${id.length}T00:00:00Z"}${extra}}`;
 const body = [
@@ -40,7 +41,7 @@ describe('landNdjsonResources', () => {
     ledger.close();
   });
 
-  async function land(text: string, runId: string) {
+  async function land(text: string, runId: string, keep?: string) {
     const path = join(dir, `${runId}.ndjson`);
     writeFileSync(path, text);
     const layout = new LakeLayout(join(dir, 'lake'));
@@ -50,7 +51,7 @@ describe('landNdjsonResources', () => {
     const ctx: LandingContext = { layout, ledger, buffer: db, source: 'gp', runId, loadDate: '2026-01-01', ingestedAt: '2026-01-01T00:00:00.000Z', nextPart: () => ++part, nextTable: () => `t${runId}_${++table}` };
     const file = await describeLocalFile(path);
     const landing = new FileLanding(ctx, file);
-    const result = await landNdjsonResources(landing, file, 'Patient');
+    const result = await landNdjsonResources(landing, file, 'Patient', keep);
     const outcome = await landing.commit();
     const rows = await withDuckDb(':memory:', {}, (d) =>
       d.all(`SELECT id, resource_type, last_updated, resource, _record::INTEGER AS _record, _file = '${path}' AS file_ok FROM read_parquet('${layout.rawGlob('gp', 'Patient')}') WHERE _run_id = '${runId}' ORDER BY _record`),
@@ -97,5 +98,17 @@ describe('landNdjsonResources', () => {
     expect(rows.length).toBe(lines.filter((l) => l !== '').length);
     const wrong = rows.filter((r) => r.id !== `L${String(r._record)}`);
     expect(wrong).toEqual([]);
+  });
+
+  it('filters the same resources on both paths, counting them as filtered, not landed', async () => {
+    const keep = typeFilterPredicates(['Patient?_id=p22,p333'], 'line').get('Patient')!;
+    const fast = await land(body.join('\n') + '\n', 'kfast', keep);
+    const slow = await land([...body, '\x1e'].join('\n') + '\n', 'kslow', keep);
+    expect([fast.result.path, slow.result.path]).toEqual(['duckdb', 'javascript']);
+    for (const r of [fast, slow]) {
+      expect(r.rows.map((row) => row.id)).toEqual(['p22', 'p333']);
+      expect([r.outcome.recordsLanded, r.outcome.recordsQuarantined, r.outcome.recordsFiltered]).toEqual([2, r === fast ? 5 : 6, 1]);
+      expect(r.outcome.recordsIn).toBe(r.outcome.recordsLanded + r.outcome.recordsQuarantined + r.outcome.recordsFiltered);
+    }
   });
 });
