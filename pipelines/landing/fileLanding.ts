@@ -21,9 +21,9 @@ export const PART_ROWS = 250_000;
 /**
  * Rows per Parquet row group. Raw rows carry their whole original record (a FHIR resource is often
  * over 1 KB), and the writer holds a row group in memory, so DuckDB's default of 122,880 rows would
- * cost hundreds of MB per writer.
+ * cost hundreds of MB per writer (measured: 8,192 rows keeps a 211 MB file's landing under 500 MB).
  */
-const ROW_GROUP_ROWS = 32_768;
+const ROW_GROUP_ROWS = 8_192;
 
 export interface SourceFile {
   /** Path or URL, as recorded in lineage and the ledger. */
