@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import PQueue from 'p-queue';
+import { sourceConfig, type SourceConfig } from '../core/config.ts';
 import { withDuckDb } from '../core/duckdb.ts';
 import { LakeLayout } from '../core/lake.ts';
 import { createLogger } from '../core/logger.ts';
@@ -56,7 +57,7 @@ async function carelake(): Promise<{ bytes: number; records: number; files: numb
   const layout = new LakeLayout(join(dir, 'lake'));
   const ledger = Ledger.open(layout.ledger);
   try {
-    const source = { name: 'bench', kind: 'fhir-bulk' as const, baseUrl, level: 'system' as const, groupId: null, types: [], typeFilter: [], since: 'none', method: 'GET' as const, allowPartialManifests: false, patients: [], concurrency: CONCURRENCY };
+    const source = sourceConfig.parse({ name: 'bench', kind: 'fhir-bulk', baseUrl, since: 'none', concurrency: CONCURRENCY }) as Extract<SourceConfig, { kind: 'fhir-bulk' }>;
     const logger = createLogger(null);
     const connector = makeFhirBulkConnector({ waits: WAITS })(source, { layout, logger, state: new LedgerSourceState('bench', () => ledger) });
     const summary = await runSource(source, { connector, files: null }, { layout, ledger, logger, trigger: 'manual' });

@@ -37,6 +37,13 @@ const fhirBulkSource = z.strictObject({
   /** `auto` = the last successful export's transactionTime; `none` = always a full export; or a FHIR instant. */
   since: z.union([z.literal('auto'), z.literal('none'), z.iso.datetime({ offset: true })]).default('auto'),
   method: z.enum(['GET', 'POST']).default('GET'),
+  /** `_elements`: ask for these elements only. Such resources are marked SUBSETTED by the server and
+   *  land in `<Type>_subsetted`, so they never shadow full resources. */
+  elements: z.array(z.string().regex(/^([A-Z][A-Za-z]+\.)?[a-z][A-Za-z0-9]*$/, 'an element such as birthDate or Patient.birthDate')).default([]),
+  /** `_until` (Bulk Data STU3): only resources updated before this instant. */
+  until: z.iso.datetime({ offset: true }).nullable().default(null),
+  /** `includeAssociatedData`, e.g. [LatestProvenanceResources]. */
+  includeAssociatedData: z.array(z.string().min(1)).default([]),
   /** A patient-level export of just these patients (`Patient/<id>` references); needs method POST. */
   patients: z.array(z.string().regex(/^Patient\/[A-Za-z0-9\-.]{1,64}$/, 'a reference such as Patient/123')).default([]),
   /** Ask for a paged manifest (Bulk Data STU3); off by default because older servers refuse the parameter. */

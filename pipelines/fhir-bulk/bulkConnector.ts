@@ -94,7 +94,7 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
         }
       }
       const since = source.since === 'auto' ? (ctx.state.get(BULK_STATE.since) ?? null) : source.since === 'none' ? null : source.since;
-      const request = kickoffRequest({ baseUrl: source.baseUrl, level: source.level, groupId: source.groupId, method: source.method, types: source.types, typeFilter: source.typeFilter, since, allowPartialManifests: source.allowPartialManifests, patients: source.patients, lenient: source.typeFilter.length > 0 });
+      const request = kickoffRequest({ baseUrl: source.baseUrl, level: source.level, groupId: source.groupId, method: source.method, types: source.types, typeFilter: source.typeFilter, since, allowPartialManifests: source.allowPartialManifests, patients: source.patients, lenient: source.typeFilter.length > 0, elements: source.elements, until: source.until, includeAssociatedData: source.includeAssociatedData });
       const statusUrl = await bulk.kickOff(request);
       const job: SavedBulkJob = { statusUrl, since, startedAt: new Date().toISOString() };
       // Kept before the first poll, so a run killed from here on resumes this job.
@@ -165,7 +165,7 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
         if (!role || !file.localPath) throw new Error(`land() called for a file listFiles() did not download: ${file.location}`);
         const lines =
           role.role === 'output'
-            ? (await landNdjsonResources(landing, file, role.type, filters().get(role.type))).lines
+            ? (await landNdjsonResources(landing, file, role.type, filters().get(role.type), source.elements.length > 0 ? `${role.type}_subsetted` : role.type)).lines
             : role.role === 'deleted'
               ? await landTombstones(landing, file.localPath)
               : await landOutcomes(landing, file.localPath);

@@ -12,6 +12,9 @@ export interface ExportRequestOptions {
   typeFilter?: readonly string[];
   since?: string | null;
   allowPartialManifests?: boolean;
+  elements?: readonly string[];
+  until?: string | null;
+  includeAssociatedData?: readonly string[];
   /** `Prefer: handling=lenient`: the server may ignore parameters it cannot honour (carelake re-applies _typeFilter itself). */
   lenient?: boolean;
   /** POST only: restrict a patient-level export to these patients (`Patient/123` references). */
@@ -37,6 +40,9 @@ export function kickoffRequest(options: ExportRequestOptions): KickoffRequest {
   if (options.since) params.push(['_since', options.since]);
   if (options.types?.length) params.push(['_type', options.types.join(',')]);
   for (const filter of options.typeFilter ?? []) params.push(['_typeFilter', filter]);
+  if (options.elements?.length) params.push(['_elements', options.elements.join(',')]);
+  if (options.until) params.push(['_until', options.until]);
+  if (options.includeAssociatedData?.length) params.push(['includeAssociatedData', options.includeAssociatedData.join(',')]);
   if (options.allowPartialManifests) params.push(['allowPartialManifests', 'true']);
 
   if (options.method === 'GET') {
@@ -45,7 +51,7 @@ export function kickoffRequest(options: ExportRequestOptions): KickoffRequest {
     return { url: `${base}/${path}?${query}`, method: 'GET', headers };
   }
   const parameter = [
-    ...params.map(([name, value]) => (name === '_since' ? { name, valueInstant: value } : name === 'allowPartialManifests' ? { name, valueBoolean: true } : { name, valueString: value })),
+    ...params.map(([name, value]) => (name === '_since' || name === '_until' ? { name, valueInstant: value } : name === 'allowPartialManifests' ? { name, valueBoolean: true } : { name, valueString: value })),
     ...(options.patients ?? []).map((reference) => ({ name: 'patient', valueReference: { reference } })),
   ];
   return {

@@ -57,17 +57,16 @@ const SEPARATOR = 0x1e;
  * `keep`, when given, is a SQL predicate over `line` (a _typeFilter re-applied locally): valid
  * resources it rejects are counted as filtered, not landed.
  */
-export async function landNdjsonResources(landing: FileLanding, file: SourceFile, resourceType: string, keep?: string): Promise<NdjsonLandingResult> {
+export async function landNdjsonResources(landing: FileLanding, file: SourceFile, resourceType: string, keep?: string, dataset = resourceType): Promise<NdjsonLandingResult> {
   const path = file.localPath;
   if (!path) throw new Error(`landNdjsonResources needs a local copy of ${file.location}`);
   // DuckDB drops a trailing separator silently, which would land a truncated line: rule it out first
   // (from what was noted while the file was hashed, or by reading it).
-  if (file.hasRecordSeparator ?? (await fileContainsByte(path, SEPARATOR))) return { ...(await landNdjsonLineByLine(landing, path, resourceType, keep)), fallbackReason: 'the file contains the byte 0x1e' };
-  const dataset = fhirResourceDataset(resourceType);
+  if (file.hasRecordSeparator ?? (await fileContainsByte(path, SEPARATOR))) return { ...(await landNdjsonLineByLine(landing, path, resourceType, keep, dataset)), fallbackReason: 'the file contains the byte 0x1e' };
   let problems = 0;
   try {
     const { landed, counted } = await landing.landQuery(
-      dataset,
+      fhirResourceDataset(dataset),
       resourceLinesSql(path, resourceType, keep),
       async (row) => {
         if (row.original.trim() === '') return; // whitespace only: not a record
@@ -84,7 +83,7 @@ export async function landNdjsonResources(landing: FileLanding, file: SourceFile
     return { lines: landed + problems + filtered, path: 'duckdb' };
   } catch (err) {
     if (problems > 0) throw err; // rejects already written: a fallback would double them
-    return { ...(await landNdjsonLineByLine(landing, path, resourceType, keep)), fallbackReason: (err as Error).message.split('\n')[0] };
+    return { ...(await landNdjsonLineByLine(landing, path, resourceType, keep, dataset)), fallbackReason: (err as Error).message.split('\n')[0] };
   }
 }
 
@@ -94,8 +93,8 @@ async function fileContainsByte(path: string, byte: number): Promise<boolean> {
 }
 
 /** The exact path: every line parsed in JavaScript (a filter, if any, still evaluated by DuckDB). */
-async function landNdjsonLineByLine(landing: FileLanding, path: string, resourceType: string, keep?: string): Promise<NdjsonLandingResult> {
-  const dataset = fhirResourceDataset(resourceType);
+async function landNdjsonLineByLine(landing: FileLanding, path: string, resourceType: string, keep?: string, datasetName = resourceType): Promise<NdjsonLandingResult> {
+  const dataset = fhirResourceDataset(datasetName);
   let lines = 0;
   for await (const { line, text } of readLines(path)) {
     if (text.trim() === '') continue; // a blank line is not a record

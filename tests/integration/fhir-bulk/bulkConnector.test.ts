@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SourceConfig } from '../../../core/config.ts';
+import { sourceConfig, type SourceConfig } from '../../../core/config.ts';
 import { withDuckDb } from '../../../core/duckdb.ts';
 import { LakeLayout } from '../../../core/lake.ts';
 import { createLogger } from '../../../core/logger.ts';
@@ -16,6 +16,7 @@ import { LedgerSourceState } from '../../../pipelines/ledger/sourceState.ts';
 import { runSource } from '../../../pipelines/runs/runSource.ts';
 import { generateDemoSources } from '../../../synthetic/generate.ts';
 import { FhirBulkTestServer, type BulkServerBehaviour, type BulkServerData } from '../../support/fhirBulkServer/FhirBulkTestServer.ts';
+import { describeWithShared } from '../../sharedData.ts';
 
 type BulkSource = Extract<SourceConfig, { kind: 'fhir-bulk' }>;
 const WAITS = { minMs: 5, maxMs: 50 };
@@ -46,21 +47,8 @@ describe('fhir-bulk connector', () => {
   });
 
   const start = async (behaviour: BulkServerBehaviour = {}) => (server = await FhirBulkTestServer.start(data, behaviour));
-  const source = (extra: Partial<BulkSource> = {}): BulkSource => ({
-    name: 'gp',
-    kind: 'fhir-bulk',
-    baseUrl: server!.baseUrl,
-    level: 'system',
-    groupId: null,
-    types: [],
-    typeFilter: [],
-    since: 'auto',
-    method: 'GET',
-    allowPartialManifests: false,
-    patients: [],
-    concurrency: 3,
-    ...extra,
-  });
+  // Built through the config schema, so every default a user would get applies here too.
+  const source = (extra: Partial<BulkSource> = {}): BulkSource => sourceConfig.parse({ name: 'gp', kind: 'fhir-bulk', baseUrl: server!.baseUrl, concurrency: 3, ...extra }) as BulkSource;
   const run = (s: BulkSource) => {
     const connector = makeFhirBulkConnector({ waits: WAITS })(s, { layout, logger, state: new LedgerSourceState(s.name, () => ledger) });
     return runSource(s, { connector, files: null }, { layout, ledger, logger, trigger: 'manual' });
@@ -143,6 +131,18 @@ describe('fhir-bulk connector', () => {
     await start();
     await expect(run(source({ typeFilter: ['Observation?value-quantity=gt5'] }))).rejects.toThrow(/cannot re-apply search parameter 'value-quantity' on Observation/);
     expect(server!.log).toEqual([]);
+  });
+
+  it('lands _elements exports apart from full resources, so a subset never shadows a full resource', async () => {
+    await start();
+    const summary = await run(source({ types: ['Patient'], elements: ['birthDate'], until: '2100-01-01T00:00:00Z' }));
+    expect(summary.run.status).toBe('succeeded');
+    expect(kickoffs()[0]!.query).toMatchObject({ _elements: 'birthDate', _until: '2100-01-01T00:00:00Z' });
+    expect(await landedCount('Patient_subsetted')).toBe(lineCounts.get('Patient'));
+    const one = await withDuckDb(':memory:', {}, (db) => db.scalar(`SELECT resource FROM read_parquet('${layout.rawGlob('gp', 'Patient_subsetted')}') LIMIT 1`));
+    expect(String(one)).toContain('SUBSETTED');
+    expect(String(one)).not.toContain('"name"');
+    await expect(landedCount('Patient')).rejects.toThrow(/No files found/);
   });
 
   it('quarantines a corrupt line with its URL and line number, and counts it', async () => {
@@ -242,5 +242,28 @@ describe('fhir-bulk connector', () => {
     expect(server!.log.some((r) => r.path.startsWith('/storage/'))).toBe(true); // downloads were redirected
     expect(server!.secondOriginAuthorizationSeen).toBe(false);
     expect(server!.log.filter((r) => r.path.endsWith('$export')).every((r) => r.authorization?.startsWith('Bearer '))).toBe(true);
+  });
+});
+
+describeWithShared('fhir-bulk connector on the shared real export', (shared) => {
+  it('lands every resource of the real Synthea export served by the test server, counts equal to the NDJSON lines', async () => {
+    const folder = join(shared, 'data', 'fhir-bulk');
+    const data = await FhirBulkTestServer.fromFolder(folder);
+    const server = await FhirBulkTestServer.start(data, { gzip: true });
+    const layout = new LakeLayout(join(mkdtempSync(join(tmpdir(), 'carelake-bulk-shared-')), 'lake'));
+    const ledger = Ledger.open(layout.ledger);
+    try {
+      const s = sourceConfig.parse({ name: 'synthea', kind: 'fhir-bulk', baseUrl: server.baseUrl }) as BulkSource;
+      const connector = makeFhirBulkConnector({ waits: WAITS })(s, { layout, logger, state: new LedgerSourceState('synthea', () => ledger) });
+      const summary = await runSource(s, { connector, files: null }, { layout, ledger, logger, trigger: 'manual' });
+      expect(summary.run.status).toBe('succeeded');
+      for (const [type, lines] of data.resources) {
+        const landed = await withDuckDb(':memory:', {}, (db) => db.scalar(`SELECT count(*)::INTEGER FROM read_parquet('${layout.rawGlob('synthea', type)}')`));
+        expect(landed, type).toBe(lines.length);
+      }
+    } finally {
+      ledger.close();
+      await server.close();
+    }
   });
 });
