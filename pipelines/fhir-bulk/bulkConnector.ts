@@ -20,7 +20,7 @@ import { BulkDataClient } from './bulkClient.ts';
 import { loadClientKey } from './clientKey.ts';
 import { kickoffRequest } from './kickoffRequest.ts';
 import type { BulkManifest } from './manifest.ts';
-import { landNdjsonResources } from './ndjsonLanding.ts';
+import { FILTER_COLUMN, landNdjsonResources } from './ndjsonLanding.ts';
 import { SmartBackendAuth } from './smartAuth.ts';
 import { typeFilterPredicates } from './typeFilter.ts';
 
@@ -66,7 +66,7 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
     const roles = new Map<string, FileRole>();
     // Checked before anything is sent: a filter carelake cannot re-apply is a configuration error.
     let keep: Map<string, string> | null = null;
-    const filters = () => (keep ??= typeFilterPredicates(source.typeFilter, 'line'));
+    const filters = () => (keep ??= typeFilterPredicates(source.typeFilter, FILTER_COLUMN));
     let client: BulkDataClient | null = null;
     let current: { job: SavedBulkJob; manifest: BulkManifest; downloads: string } | null = null;
 

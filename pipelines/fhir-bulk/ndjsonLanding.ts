@@ -31,17 +31,12 @@ function linesSql(path: string): string {
                         auto_detect = false, strict_mode = true, parallel = false, max_line_size = ${MAX_LINE_BYTES})`;
 }
 
-/**
- * Status 'ok' only for what checkResourceLine would accept (valid JSON, an id, the declared type; a
- * non-object never yields both); anything else is re-checked in JavaScript for its exact reason.
- * Blank lines are dropped here; whitespace-only lines (rare, and costly to trim in SQL) come back as
- * problems and are skipped in JavaScript, as the line-by-line path skips them.
- */
-export function resourceLinesSql(path: string, resourceType: string, keep?: string): string {
-  // `keep` (a _typeFilter predicate over `line`) is evaluated only on resources that passed the checks.
-  const kept = keep ? `WHEN NOT (${keep}) THEN 'filtered'` : '';
-  return `SELECT _record, f[1] AS id, f[2] AS resource_type, f[3] AS last_updated, line AS resource,
-                 CASE WHEN f[1] IS NULL OR f[1] = '' OR f[2] IS DISTINCT FROM ${quoteLiteral(resourceType)} THEN 'problem' ${kept} ELSE 'ok' END AS _status
+/** The column a `keep` predicate (a _typeFilter re-applied locally) reads the resource JSON from. */
+export const FILTER_COLUMN = 'resource';
+
+/** Every non-blank line with what the checks need: id, type and lastUpdated extracted once. */
+export function resourceLinesSql(path: string): string {
+  return `SELECT _record, f[1] AS id, f[2] AS resource_type, f[3] AS last_updated, line AS resource
           FROM (
             SELECT _record, line,
                    CASE WHEN json_valid(line) THEN json_extract_string(line, ['$.id', '$.resourceType', '$.meta.lastUpdated']) END AS f
@@ -50,11 +45,21 @@ export function resourceLinesSql(path: string, resourceType: string, keep?: stri
           )`;
 }
 
+/**
+ * 'ok' only for what checkResourceLine would accept (valid JSON, an id, the declared type; a non-object
+ * never yields both), then 'filtered' for what `keep` rejects. Whitespace-only lines (rare, and costly
+ * to trim in SQL) come back as problems and are skipped in JavaScript, as the line-by-line path skips them.
+ */
+export function resourceStatusSql(resourceType: string, keep?: string): string {
+  const kept = keep ? `WHEN NOT (${keep}) THEN 'filtered'` : '';
+  return `CASE WHEN id IS NULL OR id = '' OR resource_type IS DISTINCT FROM ${quoteLiteral(resourceType)} THEN 'problem' ${kept} ELSE 'ok' END`;
+}
+
 /** The separator DuckDB splits columns on; a file holding it (only ever invalid JSON) is read in JS. */
 const SEPARATOR = 0x1e;
 
 /**
- * `keep`, when given, is a SQL predicate over `line` (a _typeFilter re-applied locally): valid
+ * `keep`, when given, is a SQL predicate over FILTER_COLUMN (a _typeFilter re-applied locally): valid
  * resources it rejects are counted as filtered, not landed.
  */
 export async function landNdjsonResources(landing: FileLanding, file: SourceFile, resourceType: string, keep?: string, dataset = resourceType): Promise<NdjsonLandingResult> {
@@ -67,7 +72,8 @@ export async function landNdjsonResources(landing: FileLanding, file: SourceFile
   try {
     const { landed, counted } = await landing.landQuery(
       fhirResourceDataset(dataset),
-      resourceLinesSql(path, resourceType, keep),
+      resourceLinesSql(path),
+      resourceStatusSql(resourceType, keep),
       async (row) => {
         if (row.original.trim() === '') return; // whitespace only: not a record
         problems++;
@@ -101,7 +107,7 @@ async function landNdjsonLineByLine(landing: FileLanding, path: string, resource
     lines++;
     const checked = checkResourceLine(text, resourceType);
     if (!checked.ok) await landing.reject({ record: `line ${line}`, field: checked.field ?? undefined, reason: checked.reason, original: text });
-    else if (keep && !(await landing.matches(keep, text))) landing.recordFiltered();
+    else if (keep && !(await landing.matches(keep, FILTER_COLUMN, text))) landing.recordFiltered();
     else await landing.append(dataset, line, text, [checked.id, checked.resourceType, checked.lastUpdated]);
   }
   return { lines, path: 'javascript' };

@@ -6,7 +6,7 @@
 // Crash safety: ledger intent (file `landing` + part paths) → rename parts → ledger `landed`.
 // `recoverLandings()` completes or undoes an intent a crash left behind.
 
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DuckDb, type ColumnType, type RowAppender } from '../../core/duckdb.ts';
 import type { LakeLayout } from '../../core/lake.ts';
@@ -126,14 +126,18 @@ export class FileLanding {
   }
 
   /**
-   * Lands rows straight from a DuckDB query, for inputs DuckDB reads faster than JavaScript can. The
-   * query yields `_record`, the schema's columns, its original-text column and `_status`: 'ok' rows
-   * become Parquet parts in one pass (the COPY is partitioned by status), and the others are handed
-   * to `onProblem` in record order — the caller decides the reason and quarantines them.
+   * Lands rows straight from a DuckDB query, for inputs DuckDB reads faster than JavaScript can.
+   * `rowsSql` yields `_record`, the schema's columns and its original-text column; `statusSql` is an
+   * expression over those columns giving 'ok' or a problem status. Every row is written once to a
+   * temporary Parquet file; when all are 'ok' (the usual case) that file is the part. Otherwise rows
+   * with a `countOnly` status are counted, the other problems are handed to `onProblem` in record
+   * order (the caller decides the reason and quarantines them), and the ok rows are rewritten, Parquet
+   * to Parquet. Memory stays flat: nothing is held per status, unlike a partitioned COPY.
    */
   async landQuery(
     schema: RawDatasetSchema,
-    query: string,
+    rowsSql: string,
+    statusSql: string,
     onProblem: (row: { record: number; original: string; status: string }) => Promise<void>,
     options: { countOnly?: readonly string[] } = {},
   ): Promise<{ landed: number; counted: Record<string, number> }> {
@@ -141,40 +145,42 @@ export class FileLanding {
     const buffer = this.buffers.get(schema.dataset) ?? (await this.openBuffer(schema));
     const dir = join(layout.tmp, runId, source, schema.dataset, `query-${this.ctx.nextTable()}`);
     await mkdir(dir, { recursive: true });
-    const original = schema.originalTextColumn ?? '_raw';
+    const all = join(dir, 'all.parquet');
     await db.run(
-      `COPY (SELECT ${this.lineageSelect(schema)}, _status FROM (${query})) TO ${quoteLiteral(dir)} (FORMAT parquet, PARTITION_BY (_status), COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
+      `COPY (SELECT ${this.lineageSelect(schema)} FROM (${rowsSql})) TO ${quoteLiteral(all)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
       undefined,
       `land ${source}/${schema.dataset} from a query`,
     );
-    const okDir = join(dir, '_status=ok');
-    const okParts: { tmp: string; rows: number }[] = [];
-    for (const name of (await readdir(okDir).catch(() => [] as string[])).filter((n) => n.endsWith('.parquet')).sort()) {
-      const tmp = join(okDir, name);
-      okParts.push({ tmp, rows: Number(await db.scalar(`SELECT count(*) FROM read_parquet(${quoteLiteral(tmp)})`)) });
+    const statuses = new Map<string, number>();
+    for (const row of await db.all(`SELECT (${statusSql}) AS status, count(*)::BIGINT::VARCHAR AS n FROM read_parquet(${quoteLiteral(all)}) GROUP BY 1`)) {
+      statuses.set(String(row.status), Number(row.n));
     }
-    const problems = (await readdir(dir)).filter((n) => n !== '_status=ok');
     const counted: Record<string, number> = {};
-    if (problems.length > 0) {
-      const glob = join(dir, '_status=*', '*.parquet');
-      const quiet = ['ok', ...(options.countOnly ?? [])].map(quoteLiteral).join(', ');
-      // Statuses that are only counted (e.g. filtered out) are not read row by row.
-      for (const row of await db.all(`SELECT _status AS status, count(*)::INTEGER AS n FROM read_parquet(${quoteLiteral(glob)}, hive_partitioning = true) WHERE _status IN (${quiet}) AND _status <> 'ok' GROUP BY 1`)) {
-        counted[String(row.status)] = Number(row.n);
-      }
+    let part = all;
+    if ([...statuses.keys()].some((s) => s !== 'ok')) {
+      const quiet = ['ok', ...(options.countOnly ?? [])];
+      for (const s of options.countOnly ?? []) if (statuses.has(s)) counted[s] = statuses.get(s)!;
+      const original = quoteIdent(schema.originalTextColumn ?? '_raw');
       for await (const rows of db.stream(
-        `SELECT _record::BIGINT::VARCHAR AS record, ${quoteIdent(original)} AS original, _status AS status FROM read_parquet(${quoteLiteral(glob)}, hive_partitioning = true) WHERE _status NOT IN (${quiet}) ORDER BY _record`,
+        `SELECT _record::VARCHAR AS record, ${original} AS original, status FROM (SELECT *, (${statusSql}) AS status FROM read_parquet(${quoteLiteral(all)})) WHERE status NOT IN (${quiet.map(quoteLiteral).join(', ')}) ORDER BY _record`,
       )) {
         for (const row of rows) await onProblem({ record: Number(row.record), original: String(row.original ?? ''), status: String(row.status) });
       }
-      for (const name of problems) await rm(join(dir, name), { recursive: true, force: true });
+      part = join(dir, 'ok.parquet');
+      await db.run(
+        `COPY (SELECT * FROM read_parquet(${quoteLiteral(all)}) WHERE (${statusSql}) = 'ok') TO ${quoteLiteral(part)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
+        undefined,
+        `keep the landed rows of ${source}/${schema.dataset}`,
+      );
+      await rm(all, { force: true });
     }
-    // Parts count only once every problem row was handed over, so a failure above lands nothing.
-    let landed = 0;
-    for (const p of okParts) {
-      const part = this.ctx.nextPart(schema.dataset);
-      buffer.parts.push({ tmp: p.tmp, final: layout.rawPart({ source, dataset: schema.dataset, loadDate, runId, part }), rows: p.rows });
-      landed += p.rows;
+    // The part counts only once every problem row was handed over, so a failure above lands nothing.
+    const landed = statuses.get('ok') ?? 0;
+    if (landed > 0) {
+      const n = this.ctx.nextPart(schema.dataset);
+      buffer.parts.push({ tmp: part, final: layout.rawPart({ source, dataset: schema.dataset, loadDate, runId, part: n }), rows: landed });
+    } else {
+      await rm(part, { force: true });
     }
     this.landed += landed;
     return { landed, counted };
@@ -185,9 +191,9 @@ export class FileLanding {
     this.filtered += count;
   }
 
-  /** Whether a SQL predicate over `line` holds for this one record, evaluated by the landing's DuckDB. */
-  async matches(predicate: string, line: string): Promise<boolean> {
-    return (await this.ctx.buffer.scalar(`SELECT ${predicate} FROM (SELECT ?::VARCHAR AS line)`, [line], 'evaluate a record filter')) === true;
+  /** Whether a SQL predicate over `column` holds for this one record text, evaluated by the landing's DuckDB. */
+  async matches(predicate: string, column: string, text: string): Promise<boolean> {
+    return (await this.ctx.buffer.scalar(`SELECT ${predicate} FROM (SELECT ?::VARCHAR AS ${quoteIdent(column)})`, [text], 'evaluate a record filter')) === true;
   }
 
   /** Quarantines one record with the reason; the rest of the file goes on. */
