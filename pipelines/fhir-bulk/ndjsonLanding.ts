@@ -22,7 +22,7 @@ export interface NdjsonLandingResult {
  * Longest line DuckDB reads (its read buffer is a multiple of this, so it must stay modest); a file
  * with a longer line — a resource with a large inline attachment — takes the JavaScript path.
  */
-const MAX_LINE_BYTES = 2 * 1024 * 1024;
+const MAX_LINE_BYTES = 1024 * 1024;
 
 /** DuckDB reads a line-delimited file as one VARCHAR column; \x1e cannot occur unescaped in valid JSON. */
 function linesSql(path: string): string {
