@@ -16,6 +16,9 @@ export const fhirBulkFilesConnector: ConnectorFactory<'fhir-bulk-files'> = (sour
   const entries = new Map<string, BulkOutputEntry>();
 
   return {
+    // A manifest's files are independent of each other: two land at once, one per core.
+    landConcurrency: 2,
+
     async listFiles(): Promise<SourceFile[]> {
       let text: string;
       try {
