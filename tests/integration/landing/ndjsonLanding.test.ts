@@ -10,7 +10,7 @@ import { LakeLayout } from '../../../core/lake.ts';
 import { FileLanding, type LandingContext } from '../../../pipelines/landing/fileLanding.ts';
 import { describeLocalFile } from '../../../pipelines/landing/localFiles.ts';
 import { Ledger } from '../../../pipelines/ledger/ledger.ts';
-import { landNdjsonResources } from '../../../pipelines/fhir-bulk/ndjsonLanding.ts';
+import { FILTER_COLUMN, landNdjsonResources } from '../../../pipelines/fhir-bulk/ndjsonLanding.ts';
 import { typeFilterPredicates } from '../../../pipelines/fhir-bulk/typeFilter.ts';
 
 const patient = (id: string, extra = '') => `{"resourceType":"Patient","id":"${id}","meta":{"lastUpdated":"2026-01-0${id.length}T00:00:00Z"}${extra}}`;
@@ -101,7 +101,7 @@ describe('landNdjsonResources', () => {
   });
 
   it('filters the same resources on both paths, counting them as filtered, not landed', async () => {
-    const keep = typeFilterPredicates(['Patient?_id=p22,p333'], 'line').get('Patient')!;
+    const keep = typeFilterPredicates(['Patient?_id=p22,p333'], FILTER_COLUMN).get('Patient')!;
     const fast = await land(body.join('\n') + '\n', 'kfast', keep);
     const slow = await land([...body, '\x1e'].join('\n') + '\n', 'kslow', keep);
     expect([fast.result.path, slow.result.path]).toEqual(['duckdb', 'javascript']);
