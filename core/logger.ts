@@ -14,11 +14,38 @@ export const REDACTED_KEYS = [
 
 const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
+const options = (level: string) => ({ level, base: { pid: process.pid }, redact: { paths: redactPaths, censor: '[redacted]' } });
+
+function logFile(logDir: string): pino.DestinationStream {
+  mkdirSync(logDir, { recursive: true });
+  return pino.destination({ dest: join(logDir, 'carelake.log'), sync: true, mkdir: true });
+}
+
 export function createLogger(logDir: string | null, level = process.env.CARELAKE_LOG_LEVEL ?? 'info'): Logger {
   if (logDir === null) return pino({ level: 'silent' });
-  mkdirSync(logDir, { recursive: true });
-  const destination = pino.destination({ dest: join(logDir, 'carelake.log'), sync: true, mkdir: true });
-  return pino({ level, base: { pid: process.pid }, redact: { paths: redactPaths, censor: '[redacted]' } }, destination);
+  return pino(options(level), logFile(logDir));
+}
+
+/**
+ * A logger usable before the lake may be written to (a run's preflight): it keeps its lines until
+ * `attach` names the log folder, and if that never happens (the preflight failed) nothing is written.
+ */
+export function createDeferredLogger(level = process.env.CARELAKE_LOG_LEVEL ?? 'info'): { logger: Logger; attach(logDir: string): void } {
+  let target: pino.DestinationStream | null = null;
+  const held: string[] = [];
+  const stream: pino.DestinationStream = {
+    write(line: string) {
+      if (target) target.write(line);
+      else held.push(line);
+    },
+  };
+  return {
+    logger: pino(options(level), stream),
+    attach(logDir: string) {
+      target ??= logFile(logDir);
+      for (const line of held.splice(0)) target.write(line);
+    },
+  };
 }
 
 export type { Logger };

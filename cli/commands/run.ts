@@ -5,7 +5,7 @@ import { CarelakeError } from '../../core/errors.ts';
 import type { SourceConfig } from '../../core/config.ts';
 import type { RunTrigger } from '../../pipelines/ledger/ledger.ts';
 import { listSourceFiles, runSource, type RunSummary } from '../../pipelines/runs/runSource.ts';
-import { createLogger } from '../../core/logger.ts';
+import { createDeferredLogger } from '../../core/logger.ts';
 import { Ledger } from '../../pipelines/ledger/ledger.ts';
 import type { Console } from '../console.ts';
 import { withLake, type CommandContext } from '../context.ts';
@@ -35,15 +35,18 @@ export async function runCommand(ctx: CommandContext, names: readonly string[], 
   // keeps state (a Bulk Data job in flight) opens the ledger during preflight.
   const held: { ledger: Ledger | null } = { ledger: null };
   const ledgerOnDemand = () => (held.ledger ??= Ledger.open(ctx.layout.ledger));
+  // Connectors keep the logger they are made with; it writes to the lake's log only once the run starts.
+  const deferred = createDeferredLogger();
   const listed: { source: SourceConfig; listing: Awaited<ReturnType<typeof listSourceFiles>> }[] = [];
   try {
-    for (const source of sources) listed.push({ source, listing: await listSourceFiles(source, { layout: ctx.layout, logger: createLogger(null), ledger: ledgerOnDemand }) });
+    for (const source of sources) listed.push({ source, listing: await listSourceFiles(source, { layout: ctx.layout, logger: deferred.logger, ledger: ledgerOnDemand }) });
   } catch (err) {
     held.ledger?.close();
     throw err;
   }
 
   return withLake(ctx, async (ledger, logger) => {
+    deferred.attach(ctx.layout.logs);
     // From here on, source state goes through the run's own ledger handle.
     held.ledger?.close();
     held.ledger = ledger;
