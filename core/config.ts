@@ -64,11 +64,28 @@ const fhirBulkSource = z.strictObject({
   schedule,
 });
 
+/** An IANA time zone name that this Node's ICU knows, e.g. Europe/London. */
+const timeZone = z.string().refine(
+  (zone) => {
+    try {
+      new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'an IANA time zone such as Europe/London' },
+);
+
 const hl7v2Source = z.strictObject({
   name: sourceName,
   kind: z.literal('hl7v2'),
-  /** A file glob, e.g. ./inbox/hl7/*.hl7 */
+  /** A file glob, e.g. ./inbox/hl7/**\/*.{hl7,txt,dat} */
   path: z.string().min(1),
+  /** `auto` reads each message's MSH-18; `latin1` or `utf8` overrides it for feeds that mislabel. */
+  encoding: z.enum(['auto', 'latin1', 'utf8']).default('auto'),
+  /** The zone of timestamps sent without an offset (most UK feeds send local time). */
+  timezone: timeZone.default('Europe/London'),
   schedule,
 });
 

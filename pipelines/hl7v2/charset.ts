@@ -37,6 +37,19 @@ export function decodeHl7Bytes(bytes: Uint8Array, charset: string | null | undef
 }
 
 /**
+ * Decodes splitter text (latin1, one character per byte) as `encoding`, saying which encoding was
+ * really used: text that is not valid UTF-8 stays latin1 even when UTF-8 was asked for.
+ */
+export function decodeHl7Message(latin1Text: string, encoding: Hl7TextEncoding): { text: string; encoding: Hl7TextEncoding } {
+  if (encoding === 'latin1' || !/[\u0080-\u00ff]/.test(latin1Text)) return { text: latin1Text, encoding };
+  try {
+    return { text: strictUtf8.decode(Buffer.from(latin1Text, 'latin1')), encoding: 'utf8' };
+  } catch {
+    return { text: latin1Text, encoding: 'latin1' };
+  }
+}
+
+/**
  * Re-decodes text produced by the splitter (latin1, one character per byte) for the message's real
  * character set. Identity for latin1 and for pure ASCII, so callers may call it unconditionally.
  */

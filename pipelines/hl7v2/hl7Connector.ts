@@ -1,124 +1,201 @@
 // The `hl7v2` source kind: files matching a glob, each split into messages (batched or plain, any line
-// endings, MLLP), each message parsed and landed as one `messages` row plus one `segments` row per
-// segment, so models reach any field in SQL without re-parsing. A message that does not parse, and any
-// text outside a message, is quarantined with its byte offset; the rest of the file goes on. Batch
-// trailer counts (BTS-1, FTS-1) that disagree are recorded on the file; the file still lands.
+// endings, MLLP), each message checked and its MSH header read in JavaScript, then staged in parts
+// that DuckDB turns into `messages`, `segments` and `duplicates` rows (hl7Datasets.ts) while the next
+// part is parsed. A message that does not parse, and any text outside a message, is quarantined with
+// its byte offset; the rest of the file goes on. Batch trailer counts (BTS-1, FTS-1) that disagree are
+// recorded on the file; the file still lands. A message already landed (same content) is counted as
+// filtered and listed in `duplicates`, never stored twice.
 
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { glob } from 'tinyglobby';
 import { CarelakeError, fileSystemError, toCarelakeError } from '../../core/errors.ts';
 import type { ConnectorFactory } from '../connectors/connector.ts';
-import type { Reconciliation, SourceFile } from '../landing/fileLanding.ts';
+import type { FileLanding, Reconciliation, SourceFile } from '../landing/fileLanding.ts';
 import { describeLocalFile } from '../landing/localFiles.ts';
-import type { RawDatasetSchema } from '../landing/rawDataset.ts';
 import { Hl7BatchReconciler } from './batch.ts';
-import { recodeHl7Text } from './charset.ts';
-import { splitHl7Stream } from './fileSplitter.ts';
-import { parseHl7Message } from './message.ts';
+import { decodeHl7Message, hl7CharsetEncoding, type Hl7TextEncoding } from './charset.ts';
+import { splitHl7Stream, type RawHl7Message } from './fileSplitter.ts';
+import { duplicatesRowsSql, HL7_DUPLICATES, HL7_MESSAGES, HL7_PART_TABLE, HL7_SEGMENTS, messagesRowsSql, segmentsRowsSql, stagePartSql } from './hl7Datasets.ts';
+import { scanHl7Message, type Hl7MessageScan } from './message.ts';
+import { Hl7MessageSpool } from './messageSpool.ts';
+import { parseHl7DateTime } from './timestamp.ts';
 
-export const HL7_MESSAGES: RawDatasetSchema = {
-  dataset: 'messages',
-  columns: [
-    { name: 'message_key', type: 'VARCHAR' },
-    { name: 'control_id', type: 'VARCHAR' },
-    { name: 'message_type', type: 'VARCHAR' },
-    { name: 'trigger_event', type: 'VARCHAR' },
-    { name: 'structure', type: 'VARCHAR' },
-    { name: 'version', type: 'VARCHAR' },
-    { name: 'sending_application', type: 'VARCHAR' },
-    { name: 'sending_facility', type: 'VARCHAR' },
-    { name: 'receiving_application', type: 'VARCHAR' },
-    { name: 'receiving_facility', type: 'VARCHAR' },
-    { name: 'message_timestamp', type: 'VARCHAR' },
-    { name: 'charset', type: 'VARCHAR' },
-    { name: 'file_control_id', type: 'VARCHAR' },
-    { name: 'batch_control_id', type: 'VARCHAR' },
-    { name: 'segment_count', type: 'INTEGER' },
-  ],
-};
+export { HL7_DUPLICATES, HL7_MESSAGES, HL7_SEGMENTS };
 
-export const HL7_SEGMENTS: RawDatasetSchema = {
-  dataset: 'segments',
-  columns: [
-    { name: 'message_key', type: 'VARCHAR' },
-    { name: 'segment_index', type: 'INTEGER' },
-    { name: 'segment_id', type: 'VARCHAR' },
-    // Field n (HL7 numbering) is at list index n + 1; values are as sent, escapes not yet decoded.
-    { name: 'fields', type: 'VARCHAR[]' },
-  ],
-};
+const READ_CHUNK = 1 << 20;
 
-export const hl7v2Connector: ConnectorFactory<'hl7v2'> = (source) => ({
-  async listFiles(): Promise<SourceFile[]> {
-    const root = globRoot(source.path);
-    try {
-      const info = await stat(root);
-      if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-    } catch (err) {
-      throw fileSystemError(`read the folder of source '${source.name}',`, root, err);
-    }
-    const paths = (await glob(source.path, { absolute: true, onlyFiles: true, dot: false, followSymbolicLinks: true })).sort();
-    const files: SourceFile[] = [];
-    for (const path of paths) files.push(await describeLocalFile(path));
-    return files;
-  },
+export interface Hl7PartLimits {
+  /** A part is handed to DuckDB at this many characters of spooled text, or messages, whichever first. */
+  chars: number;
+  messages: number;
+}
 
-  async land(file, landing): Promise<Reconciliation[]> {
-    const reconciler = new Hl7BatchReconciler();
-    const stream = createReadStream(file.location);
-    for await (const unit of splitHl7Stream(stream)) {
-      reconciler.add(unit);
-      if (unit.kind === 'garbage') {
-        await landing.reject({ record: `offset ${unit.offset}`, reason: unit.reason, original: Buffer.from(unit.text, 'latin1') });
-        continue;
-      }
-      if (unit.kind !== 'message') continue;
-      let parsed;
+/** 32 MB of text keeps a part's scratch table well inside a landing slot's 128 MB DuckDB. */
+export const DEFAULT_HL7_PART_LIMITS: Hl7PartLimits = { chars: 32 << 20, messages: 100_000 };
+
+/** The connector; tests pass small part limits to cross part boundaries with a few messages. */
+export function makeHl7v2Connector(limits: Hl7PartLimits = DEFAULT_HL7_PART_LIMITS): ConnectorFactory<'hl7v2'> {
+  return (source, ctx) => ({
+    async listFiles(): Promise<SourceFile[]> {
+      const root = globRoot(source.path);
       try {
-        parsed = parseHl7Message(unit.text);
+        const info = await stat(root);
+        if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
       } catch (err) {
-        const error = toCarelakeError(err);
-        if (error.kind === 'internal') throw error;
-        const field = error.location && 'field' in error.location ? error.location.field : undefined;
-        await landing.reject({ record: `offset ${unit.offset}`, field, reason: error.message, original: Buffer.from(unit.text, 'latin1') });
-        continue;
+        throw fileSystemError(`read the folder of source '${source.name}',`, root, err);
       }
-      const h = parsed.header;
-      const text = recodeHl7Text(unit.text, h.charset);
-      const messageKey = createHash('sha256').update(text).digest('hex').slice(0, 32);
-      await landing.append(HL7_MESSAGES, unit.offset, text, [
-        messageKey,
-        h.controlId,
-        h.messageType,
-        h.triggerEvent,
-        h.structure,
-        h.version,
-        h.sendingApplication,
-        h.sendingFacility,
-        h.receivingApplication,
-        h.receivingFacility,
-        h.timestamp,
-        h.charset,
-        unit.batch?.fileControlId ?? null,
-        unit.batch?.batchControlId ?? null,
-        parsed.segments.length,
-      ]);
-      for (const [index, segment] of parsed.segments.entries()) {
-        const fields = h.charset ? segment.fields.map((f) => recodeHl7Text(f, h.charset)) : segment.fields;
-        await landing.appendDerived(HL7_SEGMENTS, unit.offset, segmentText(fields, parsed.delimiters.field), [messageKey, index + 1, segment.id, fields]);
-      }
-    }
-    const report = reconciler.finish();
-    return report.discrepancies.map((d) => ({ what: `${d.segment}-1 at offset ${d.offset} (${d.reason})`, declared: d.declared, actual: d.actual }));
-  },
-});
+      const paths = (await glob(source.path, { absolute: true, onlyFiles: true, dot: false, followSymbolicLinks: true })).sort();
+      const files: SourceFile[] = [];
+      for (const path of paths) files.push(await describeLocalFile(path));
+      return files;
+    },
 
-/** A segment's text from its fields; MSH's field 1 is the separator itself, so it is not joined twice. */
-function segmentText(fields: readonly string[], separator: string): string {
-  return fields[0] === 'MSH' ? `MSH${separator}${fields.slice(2).join(separator)}` : fields.join(separator);
+    async land(file, landing): Promise<Reconciliation[]> {
+      const earlier = (await glob(ctx.layout.rawGlob(source.name, HL7_MESSAGES.dataset), { absolute: true })).sort();
+      const parts = new Hl7PartLander(landing, source.timezone, earlier, (reused) =>
+        ctx.logger.warn({ source: source.name, file: file.location, messages: reused }, 'control ids reused with different content (flagged control_id_reused)'),
+      );
+      const reconciler = new Hl7BatchReconciler();
+      const dir = await landing.scratchDir();
+      let spool = await Hl7MessageSpool.create(join(dir, 'part-0.txt'));
+      try {
+        for await (const unit of splitHl7Stream(createReadStream(file.location, { highWaterMark: READ_CHUNK }))) {
+          reconciler.add(unit);
+          if (unit.kind === 'garbage') {
+            await landing.reject({ record: `offset ${unit.offset}`, reason: unit.reason, original: Buffer.from(unit.text, 'latin1') });
+            continue;
+          }
+          if (unit.kind !== 'message') continue;
+          const message = readMessage(unit, file.location, source.encoding);
+          if ('rejection' in message) {
+            const { field, reason } = message.rejection;
+            await landing.reject({ record: `offset ${unit.offset}`, field, reason, original: Buffer.from(unit.text, 'latin1') });
+            continue;
+          }
+          await spool.add(spoolRow(unit, message, source.timezone));
+          if (spool.chars >= limits.chars || spool.messages >= limits.messages) {
+            parts.land(spool);
+            spool = await Hl7MessageSpool.create(join(dir, `part-${parts.started}.txt`));
+          }
+        }
+        parts.land(spool);
+        await parts.finish();
+      } finally {
+        await parts.settle();
+        await spool.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+      const report = reconciler.finish();
+      return report.discrepancies.map((d) => ({ what: `${d.segment}-1 at offset ${d.offset} (${d.reason})`, declared: d.declared, actual: d.actual }));
+    },
+  });
+}
+
+export const hl7v2Connector: ConnectorFactory<'hl7v2'> = makeHl7v2Connector();
+
+interface ReadMessage {
+  scan: Hl7MessageScan;
+  text: string;
+  encoding: Hl7TextEncoding;
+}
+
+/** Checks and decodes one message unit, or says why it must be quarantined. */
+function readMessage(unit: RawHl7Message, file: string, configured: 'auto' | Hl7TextEncoding): ReadMessage | { rejection: { field?: string; reason: string } } {
+  const origin = { file, offset: unit.offset };
+  try {
+    const scan = scanHl7Message(unit.text, origin);
+    const wanted = configured === 'auto' ? hl7CharsetEncoding(scan.header.charset) : configured;
+    const decoded = decodeHl7Message(unit.text, wanted);
+    // Delimiters are ASCII, so decoding cannot change the structure; only header values can differ.
+    const final = decoded.text === unit.text ? scan : scanHl7Message(decoded.text, origin);
+    return { scan: final, text: decoded.text, encoding: decoded.encoding };
+  } catch (err) {
+    const error = toCarelakeError(err);
+    if (error.kind === 'internal') throw error;
+    const field = error.location && 'field' in error.location ? error.location.field : undefined;
+    return { rejection: { ...(field ? { field } : {}), reason: error.message } };
+  }
+}
+
+function spoolRow(unit: RawHl7Message, message: ReadMessage, timezone: string): Parameters<Hl7MessageSpool['add']>[0] {
+  const { header: h, delimiters, segmentTexts } = message.scan;
+  const time = h.timestamp === null ? null : parseHl7DateTime(h.timestamp, timezone);
+  const parsed = time !== null && time.ok ? time : null;
+  return {
+    _record: unit.offset,
+    byte_length: unit.length,
+    control_id: h.controlId,
+    message_type: h.messageType,
+    trigger_event: h.triggerEvent,
+    structure: h.structure,
+    version: h.version,
+    sending_application: h.sendingApplication,
+    sending_facility: h.sendingFacility,
+    receiving_application: h.receivingApplication,
+    receiving_facility: h.receivingFacility,
+    message_timestamp: h.timestamp,
+    message_time: parsed?.instant ?? null,
+    message_time_precision: parsed?.precision ?? null,
+    charset: h.charset,
+    encoding: message.encoding,
+    delimiters: delimiters.field + delimiters.component + delimiters.repetition + delimiters.escape + delimiters.subcomponent + (delimiters.truncation ?? ''),
+    file_control_id: unit.batch?.fileControlId ?? null,
+    batch_control_id: unit.batch?.batchControlId ?? null,
+    segment_count: segmentTexts.length,
+    message: message.text,
+  };
+}
+
+/**
+ * Lands staged parts one after another while the caller spools the next: DuckDB works on part n on
+ * its own thread as JavaScript parses part n + 1. Each landed part joins the parts later ones are
+ * checked against for duplicates.
+ */
+class Hl7PartLander {
+  private chain: Promise<void> = Promise.resolve();
+  started = 0;
+
+  constructor(
+    private readonly landing: FileLanding,
+    private readonly timezone: string,
+    private readonly earlier: string[],
+    private readonly onReused: (messages: number) => void,
+  ) {}
+
+  land(spool: Hl7MessageSpool): void {
+    this.started += 1;
+    const next = this.chain.then(() => this.landPart(spool));
+    // Failures surface from finish(); this only stops an unhandled-rejection warning meanwhile.
+    next.catch(() => undefined);
+    this.chain = next;
+  }
+
+  async finish(): Promise<void> {
+    await this.chain;
+  }
+
+  /** Waits for any part in flight, whatever its outcome (before scratch files are removed). */
+  async settle(): Promise<void> {
+    await this.chain.catch(() => undefined);
+  }
+
+  private async landPart(spool: Hl7MessageSpool): Promise<void> {
+    await spool.close();
+    if (spool.messages === 0) return;
+    const { db } = this.landing;
+    await db.run(stagePartSql(spool.readSql(), this.earlier), undefined, `stage HL7 messages from ${spool.path}`);
+    const messages = await this.landing.landRows(HL7_MESSAGES, messagesRowsSql(this.timezone));
+    if (messages.path !== null) this.earlier.push(messages.path);
+    await this.landing.landRows(HL7_SEGMENTS, segmentsRowsSql(), { derived: true });
+    const duplicates = await this.landing.landRows(HL7_DUPLICATES, duplicatesRowsSql(), { derived: true });
+    this.landing.recordFiltered(duplicates.rows);
+    const reused = Number(await db.scalar(`SELECT count(*) FROM ${HL7_PART_TABLE} WHERE control_id_reused AND NOT duplicate`));
+    if (reused > 0) this.onReused(reused);
+    await db.run(`DROP TABLE ${HL7_PART_TABLE}`);
+    await rm(spool.path, { force: true });
+  }
 }
 
 /** The folder a glob starts in: everything before the first segment with a glob character. */

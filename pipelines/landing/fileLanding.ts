@@ -13,7 +13,7 @@ import type { LakeLayout } from '../../core/lake.ts';
 import { quoteIdent, quoteLiteral } from '../../core/sql.ts';
 import type { FileLandingPlan, FileStatus, Ledger, PartRecord, QuarantineRecord } from '../ledger/ledger.ts';
 import { quarantineFile, QuarantineWriter, type RejectedRecord } from './quarantineStore.ts';
-import type { RawDatasetSchema, RawRecordValues } from './rawDataset.ts';
+import { originalColumnOf, type RawDatasetSchema, type RawRecordValues } from './rawDataset.ts';
 
 /** Rows per Parquet part: large enough for good row groups, small enough to keep memory flat. */
 export const PART_ROWS = 250_000;
@@ -120,7 +120,7 @@ export class FileLanding {
   private async appendRow(schema: RawDatasetSchema, record: number, original: string, values: RawRecordValues): Promise<void> {
     const buffer = this.buffers.get(schema.dataset) ?? (await this.openBuffer(schema));
     buffer.appender ??= await this.ctx.buffer.rowAppender(buffer.table, bufferTypes(schema));
-    buffer.appender.appendRow([BigInt(record), ...values, original]);
+    buffer.appender.appendRow(originalColumnOf(schema) === null ? [BigInt(record), ...values] : [BigInt(record), ...values, original]);
     buffer.rows++;
     if (buffer.rows >= PART_ROWS) await this.flush(buffer);
   }
@@ -160,7 +160,7 @@ export class FileLanding {
     if ([...statuses.keys()].some((s) => s !== 'ok')) {
       const quiet = ['ok', ...(options.countOnly ?? [])];
       for (const s of options.countOnly ?? []) if (statuses.has(s)) counted[s] = statuses.get(s)!;
-      const original = quoteIdent(schema.originalTextColumn ?? '_raw');
+      const original = quoteIdent(originalColumnOf(schema) ?? '_raw');
       for await (const rows of db.stream(
         `SELECT _record::VARCHAR AS record, ${original} AS original, status FROM (SELECT *, (${statusSql}) AS status FROM read_parquet(${quoteLiteral(all)})) WHERE status NOT IN (${quiet.map(quoteLiteral).join(', ')}) ORDER BY _record`,
       )) {
@@ -184,6 +184,46 @@ export class FileLanding {
     }
     this.landed += landed;
     return { landed, counted };
+  }
+
+  /**
+   * Lands the rows of a DuckDB query as one Parquet part, for connectors that stage records in the
+   * landing's scratch database (see `db`). `rowsSql` yields `_record`, the schema's columns and its
+   * original-text column (if any). Rows count as landed records unless `derived` (rows about records
+   * counted elsewhere, like the segments of landed messages). Returns the rows written and the part's
+   * temporary path, which stays readable until commit (e.g. to check later rows against it).
+   */
+  async landRows(schema: RawDatasetSchema, rowsSql: string, options: { derived?: boolean } = {}): Promise<{ rows: number; path: string | null }> {
+    const { layout, source, runId, loadDate, buffer: db } = this.ctx;
+    const buffer = this.buffers.get(schema.dataset) ?? (await this.openBuffer(schema));
+    const n = this.ctx.nextPart(schema.dataset);
+    const tmp = join(layout.tmp, runId, source, schema.dataset, `${n}.parquet`);
+    await mkdir(dirname(tmp), { recursive: true });
+    const written = await db.all(
+      `COPY (SELECT ${this.lineageSelect(schema)} FROM (${rowsSql})) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, RETURN_STATS)`,
+      undefined,
+      `land ${source}/${schema.dataset} rows`,
+    );
+    const rows = written.reduce((sum, row) => sum + Number(row.count ?? 0), 0);
+    if (rows === 0) {
+      await rm(tmp, { force: true });
+      return { rows, path: null };
+    }
+    buffer.parts.push({ tmp, final: layout.rawPart({ source, dataset: schema.dataset, loadDate, runId, part: n }), rows });
+    if (!options.derived) this.landed += rows;
+    return { rows, path: tmp };
+  }
+
+  /** The landing's scratch DuckDB (in memory, one per landing slot), for staging rows in SQL. */
+  get db(): DuckDb {
+    return this.ctx.buffer;
+  }
+
+  /** A folder under lake/tmp for this file's scratch files; removed with the run's temporary files. */
+  async scratchDir(): Promise<string> {
+    const dir = join(this.ctx.layout.tmp, this.ctx.runId, this.ctx.source, `scratch-${this.ctx.nextTable()}`);
+    await mkdir(dir, { recursive: true });
+    return dir;
   }
 
   /** Counts records a source's own filter (e.g. `_typeFilter` re-applied locally) chose not to land. */
@@ -311,10 +351,11 @@ export class FileLanding {
 
   private async openBuffer(schema: RawDatasetSchema): Promise<DatasetBuffer> {
     const table = this.ctx.nextTable();
+    const original = originalColumnOf(schema);
     const columns = [
       `_record BIGINT`,
       ...schema.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`),
-      `${quoteIdent(schema.originalTextColumn ?? '_raw')} VARCHAR`,
+      ...(original === null ? [] : [`${quoteIdent(original)} VARCHAR`]),
     ];
     await this.ctx.buffer.run(`CREATE TABLE ${quoteIdent(table)} (${columns.join(', ')})`, undefined, `create landing buffer for ${schema.dataset}`);
     const buffer: DatasetBuffer = { schema, table, appender: null, rows: 0, parts: [] };
@@ -344,9 +385,10 @@ export class FileLanding {
   /** The columns of a raw part, in order: the record's columns, its original text, then lineage. */
   private lineageSelect(schema: RawDatasetSchema): string {
     const { runId, source, ingestedAt } = this.ctx;
+    const original = originalColumnOf(schema);
     return [
       ...schema.columns.map((c) => quoteIdent(c.name)),
-      quoteIdent(schema.originalTextColumn ?? '_raw'),
+      ...(original === null ? [] : [quoteIdent(original)]),
       `${quoteLiteral(runId)} AS _run_id`,
       `${quoteLiteral(source)} AS _source`,
       `${quoteLiteral(this.file.location)} AS _file`,
@@ -373,7 +415,7 @@ export class FileLanding {
 }
 
 function bufferTypes(schema: RawDatasetSchema): ColumnType[] {
-  return ['BIGINT', ...schema.columns.map((c) => c.type), 'VARCHAR'];
+  return ['BIGINT', ...schema.columns.map((c) => c.type), ...(originalColumnOf(schema) === null ? [] : ['VARCHAR' as const])];
 }
 
 /**

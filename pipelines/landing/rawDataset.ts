@@ -14,9 +14,15 @@ export interface RawDatasetSchema {
   columns: readonly RawColumn[];
   /**
    * The column holding the record's original text. Defaults to `_raw`; FHIR datasets name it
-   * `resource` because the resource JSON line is itself the original record.
+   * `resource` because the resource JSON line is itself the original record. `null` for datasets
+   * derived from a record whose original text another dataset already holds (HL7 segments).
    */
-  originalTextColumn?: string;
+  originalTextColumn?: string | null;
+}
+
+/** The name of a dataset's original-text column, or null when it has none. */
+export function originalColumnOf(schema: RawDatasetSchema): string | null {
+  return schema.originalTextColumn === undefined ? '_raw' : schema.originalTextColumn;
 }
 
 export type RawRecordValues = readonly CellValue[];

@@ -36,7 +36,7 @@ describe('hl7v2 and esr landing', () => {
     const file = ['BHS|^~\\&|PAS|RX1', good1, broken, good2, 'BTS|2'].join('\r') + '\r';
     writeFileSync(join(root, 'in', 'feed.hl7'), file, 'latin1');
 
-    const summary = await run({ name: 'pas', kind: 'hl7v2', path: join(root, 'in', '*.hl7') });
+    const summary = await run({ name: 'pas', kind: 'hl7v2', path: join(root, 'in', '*.hl7'), encoding: 'auto', timezone: 'Europe/London' });
     expect(summary.run.records_in).toBe(3);
     expect(summary.run.records_landed).toBe(2);
     expect(summary.run.records_quarantined).toBe(1);

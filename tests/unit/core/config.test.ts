@@ -29,6 +29,8 @@ describe('parseConfig', () => {
     { description: 'a bulk source with patients but GET', yaml: 'sources:\n  - { name: a, kind: fhir-bulk, baseUrl: "https://x/r4", level: patient, patients: [Patient/1] }', expected: [/sources\[0\]\.patients: 'patients' needs method POST/] },
     { description: 'a group-level bulk source with no groupId', yaml: 'sources:\n  - { name: a, kind: fhir-bulk, baseUrl: "https://x/r4", level: group }', expected: [/sources\[0\]\.groupId: level group needs a groupId/] },
     { description: 'a bulk source with a bad since', yaml: 'sources:\n  - { name: a, kind: fhir-bulk, baseUrl: "https://x/r4", since: yesterday }', expected: [/sources\[0\]\.since/] },
+    { description: 'an hl7v2 source with an unknown time zone', yaml: 'sources:\n  - { name: a, kind: hl7v2, path: x, timezone: Europe/Londres }', expected: [/sources\[0\]\.timezone: an IANA time zone/] },
+    { description: 'an hl7v2 source with an unknown encoding', yaml: 'sources:\n  - { name: a, kind: hl7v2, path: x, encoding: ebcdic }', expected: [/sources\[0\]\.encoding: expected one of "auto" \| "latin1" \| "utf8"/] },
     { description: 'duplicate source names', yaml: 'sources:\n  - { name: a, kind: hl7v2, path: x }\n  - { name: a, kind: esr, path: y }', expected: [/'a' is used by two sources/] },
   ];
   it.each(bad)('$description', ({ yaml, expected }) => {
