@@ -70,6 +70,14 @@ export class LakeLayout {
     return join(this.rawDatasetDir(source, dataset), '*', '*.parquet');
   }
 
+  /**
+   * `index/<source>/<name>.duckdb`: a lookup a connector derives from the source's raw parts (e.g.
+   * the keys of landed HL7 messages). A cache: deleting it only costs a rebuild.
+   */
+  indexFile(source: string, name: string): string {
+    return join(this.root, 'index', source, `${name}.duckdb`);
+  }
+
   quarantineRunDir(source: string, runId: string): string {
     return join(this.quarantineDir, source, runId);
   }

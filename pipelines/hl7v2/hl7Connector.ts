@@ -19,6 +19,7 @@ import { decodeHl7Message, hl7CharsetEncoding, type Hl7TextEncoding } from './ch
 import { splitHl7Stream, type RawHl7Message } from './fileSplitter.ts';
 import { duplicatesRowsSql, HL7_DUPLICATES, HL7_MESSAGES, HL7_PART_TABLE, HL7_SEGMENTS, messagesRowsSql, segmentsRowsSql, stagePartSql } from './hl7Datasets.ts';
 import { scanHl7Message, type Hl7MessageScan } from './message.ts';
+import { openMessageIndex } from './messageIndex.ts';
 import { Hl7MessageSpool } from './messageSpool.ts';
 import { parseHl7DateTime } from './timestamp.ts';
 
@@ -53,14 +54,14 @@ export function makeHl7v2Connector(limits: Hl7PartLimits = DEFAULT_HL7_PART_LIMI
     },
 
     async land(file, landing): Promise<Reconciliation[]> {
-      const earlier = (await glob(ctx.layout.rawGlob(source.name, HL7_MESSAGES.dataset), { absolute: true })).sort();
-      const parts = new Hl7PartLander(landing, source.timezone, earlier, (reused) =>
+      const parts = new Hl7PartLander(landing, source.timezone, [], (reused) =>
         ctx.logger.warn({ source: source.name, file: file.location, messages: reused }, 'control ids reused with different content (flagged control_id_reused)'),
       );
       const reconciler = new Hl7BatchReconciler();
       const dir = await landing.scratchDir();
       let spool = await Hl7MessageSpool.create(join(dir, 'part-0.txt'));
       try {
+        await openMessageIndex(landing.db, ctx.layout, source.name, HL7_MESSAGES.dataset);
         for await (const unit of splitHl7Stream(createReadStream(file.location, { highWaterMark: READ_CHUNK }))) {
           reconciler.add(unit);
           if (unit.kind === 'garbage') {

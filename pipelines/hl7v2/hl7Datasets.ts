@@ -12,6 +12,7 @@
 
 import { quoteLiteral } from '../../core/sql.ts';
 import type { RawDatasetSchema } from '../landing/rawDataset.ts';
+import { HL7_INDEX_KEYS } from './messageIndex.ts';
 
 export const HL7_MESSAGES: RawDatasetSchema = {
   dataset: 'messages',
@@ -76,17 +77,18 @@ export const HL7_DUPLICATES: RawDatasetSchema = {
 export const HL7_PART_TABLE = 'hl7_part';
 
 /**
- * Stages a part: reads the spool (`spoolSql`) and flags each message against `earlierParts` (Parquet
- * files of messages already landed: the source's raw parts and this file's earlier parts) and the
- * part's own earlier rows. A message is a duplicate when its key was seen; its control id is reused
+ * Stages a part: reads the spool (`spoolSql`) and flags each message against the source's message
+ * index (messageIndex.ts, attached), `earlierParts` (this file's parts landed so far, as Parquet) and
+ * the part's own earlier rows. A message is a duplicate when its key was seen; its control id is reused
  * when an earlier part, or an earlier row of this part, has that sending facility and control id
  * with another key (duplicates are skipped, so their flag does not matter).
  */
 export function stagePartSql(spoolSql: string, earlierParts: readonly string[]): string {
+  const index = `SELECT message_key, sending_facility, control_id FROM ${HL7_INDEX_KEYS}`;
   const earlier =
     earlierParts.length === 0
-      ? `SELECT NULL::VARCHAR AS message_key, NULL::VARCHAR AS sending_facility, NULL::VARCHAR AS control_id WHERE false`
-      : `SELECT message_key, sending_facility, control_id FROM read_parquet([${earlierParts.map(quoteLiteral).join(', ')}], union_by_name = true)`;
+      ? index
+      : `${index} UNION ALL SELECT message_key, sending_facility, control_id FROM read_parquet([${earlierParts.map(quoteLiteral).join(', ')}])`;
   return `CREATE OR REPLACE TEMP TABLE ${HL7_PART_TABLE} AS
 WITH staged AS (SELECT *, md5(message) AS message_key FROM (${spoolSql})),
 earlier AS (${earlier}),

@@ -3,7 +3,7 @@
 // message is stored once — duplicates within a file, across parts of a file and across runs — while a
 // control id reused for other content is flagged.
 
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -162,6 +162,12 @@ describe('hl7v2 landing', () => {
     const third = await run();
     expect(third.skipped.map((f) => f.location.slice(-5))).toEqual(['a.hl7', 'b.hl7']);
     expect(third.files).toEqual([]);
+
+    // The message index is a cache of raw/: removed, it is rebuilt, and M3 is still known.
+    rmSync(join(layout.root, 'index'), { recursive: true });
+    writeFileSync(join(inbox, 'c.hl7'), m3, 'latin1');
+    const fourth = await run();
+    expect(fourth.run).toMatchObject({ records_in: 1, records_landed: 0, records_filtered: 1 });
   });
 
   it('flags a control id reused within one part', async () => {
