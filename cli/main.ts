@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { buildCommand } from './commands/build.ts';
 import { bulkCancelCommand, bulkStatusCommand } from './commands/bulk.ts';
 import { generateCommand } from './commands/generate.ts';
+import { hl7InspectCommand } from './commands/hl7Inspect.ts';
 import { initCommand } from './commands/init.ts';
 import { queryCommand } from './commands/query.ts';
 import { runCommand } from './commands/run.ts';
@@ -105,6 +106,17 @@ bulk
   .description('delete the job in flight on the server; the next run starts a new export')
   .action(async (source: string) => {
     await bulkCancelCommand(await commandContext(globals()), source, out);
+  });
+
+const hl7 = program.command('hl7').description('HL7 v2 files: look inside without landing them');
+hl7
+  .command('inspect')
+  .argument('<file>', 'an HL7 v2 file (plain, batched FHS/BHS…BTS/FTS, or MLLP-framed)')
+  .option('--json', 'JSON Lines: one object per message, control segment or garbage, then a summary')
+  .option('--timezone <iana>', 'time zone for MSH-7 values sent without an offset', 'Europe/London')
+  .description('split, reconcile and parse a file as landing would; exit 1 if anything is rejected or does not reconcile')
+  .action(async (file: string, opts: { json?: boolean; timezone: string }) => {
+    process.exitCode = await hl7InspectCommand(file, { json: opts.json ?? false, timezone: opts.timezone, verbose: globals().verbose ?? false });
   });
 
 program

@@ -18,11 +18,15 @@
 // - A fraction (1–4 digits, only after seconds) is precision 'millisecond' whatever its length: HL7's
 //   finest unit, 1/10,000 s, has no name of its own. Its digits are kept as sent in `fhir`, and the
 //   instant carries a fourth fraction digit when one was sent, so nothing is rounded away.
+// - `fhir` for a time carries seconds (FHIR requires them) and the offset as sent (`-0000` stays
+//   `-00:00`), or else the zone's offset at the instant (`+00:00` in GMT). Before standard time (local
+//   mean time, offsets with seconds FHIR cannot write) it is given in UTC with `Z`.
 // - Reasons name what is wrong (digit counts, which part is out of range) but never echo the value:
 //   date/times in a message can be dates of birth.
 //
-// Zone offsets come from Intl (no dependency). Intl uses the Julian calendar before 1582; time zone
-// rules before 1600 are all constant local mean time, so offsets are read at 1600 for earlier instants.
+// Zone offsets come from Intl (no dependency), cached per UTC hour since Intl lookups are slow. Intl
+// uses the Julian calendar before 1582; time zone rules before 1600 are all constant local mean time,
+// so offsets are read at 1600 for earlier instants.
 
 export type Hl7DateTimePrecision = 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | 'millisecond';
 
@@ -77,15 +81,23 @@ function daysInMonth(year: number, month: number): number {
 
 // ---- time zones ---------------------------------------------------------------------------------
 
-const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+/** A zone's formatter and the offsets already looked up, by UTC hour (Intl lookups are slow). */
+interface Zone {
+  format: Intl.DateTimeFormat;
+  hourOffsets: Map<number, number>;
+}
 
-/** A formatter giving a zone's wall-clock parts, or null when Intl does not know the zone. */
-function zoneFormat(zone: string): Intl.DateTimeFormat | null {
-  const known = zoneFormats.get(zone);
+const zones = new Map<string, Zone>();
+const HOUR_MS = 3_600_000;
+const MAX_CACHED_HOURS = 100_000;
+
+/** The zone, or null when Intl does not know it. */
+function zoneFor(name: string): Zone | null {
+  const known = zones.get(name);
   if (known) return known;
   try {
     const format = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
+      timeZone: name,
       calendar: 'gregory',
       year: 'numeric',
       month: 'numeric',
@@ -95,25 +107,40 @@ function zoneFormat(zone: string): Intl.DateTimeFormat | null {
       second: 'numeric',
       hourCycle: 'h23',
     });
-    zoneFormats.set(zone, format);
-    return format;
+    const zone = { format, hourOffsets: new Map<number, number>() };
+    zones.set(name, zone);
+    return zone;
   } catch {
     return null;
   }
 }
 
 /** True when this runtime knows the IANA time zone, as parseHl7DateTime needs (e.g. Europe/London). */
-export function isKnownTimeZone(zone: string): boolean {
-  return zoneFormat(zone) !== null;
+export function isKnownTimeZone(name: string): boolean {
+  return zoneFor(name) !== null;
 }
 
-/** The zone's UTC offset in milliseconds at an instant (local mean time offsets keep their seconds). */
-function zoneOffsetMs(format: Intl.DateTimeFormat, epochMs: number): number {
-  const at = Math.floor(Math.max(epochMs, EARLIEST_ZONE_LOOKUP_MS) / 1000) * 1000;
+/** The offset (ms) at a whole second, from the wall-clock parts Intl gives; LMT offsets keep their seconds. */
+function lookUpOffsetMs(format: Intl.DateTimeFormat, second: number): number {
   const parts: Record<string, number> = {};
-  for (const part of format.formatToParts(at)) parts[part.type] = Number(part.value);
-  const wall = utcMs(parts['year']!, parts['month']!, parts['day']!, parts['hour']!, parts['minute']!, parts['second']!);
-  return wall - at;
+  for (const part of format.formatToParts(second)) parts[part.type] = Number(part.value);
+  return utcMs(parts['year']!, parts['month']!, parts['day']!, parts['hour']!, parts['minute']!, parts['second']!) - second;
+}
+
+/**
+ * The zone's UTC offset in milliseconds at an instant. An hour whose first and last seconds have the
+ * same offset holds no change (no zone changes twice within an hour), so its offset is cached.
+ */
+function zoneOffsetMs(zone: Zone, epochMs: number): number {
+  const at = Math.floor(Math.max(epochMs, EARLIEST_ZONE_LOOKUP_MS) / 1000) * 1000;
+  const hour = Math.floor(at / HOUR_MS);
+  const cached = zone.hourOffsets.get(hour);
+  if (cached !== undefined) return cached;
+  const first = lookUpOffsetMs(zone.format, hour * HOUR_MS);
+  if (first !== lookUpOffsetMs(zone.format, (hour + 1) * HOUR_MS - 1000)) return lookUpOffsetMs(zone.format, at);
+  if (zone.hourOffsets.size >= MAX_CACHED_HOURS) zone.hourOffsets.clear();
+  zone.hourOffsets.set(hour, first);
+  return first;
 }
 
 /**
@@ -122,10 +149,10 @@ function zoneOffsetMs(format: Intl.DateTimeFormat, epochMs: number): number {
  * offset in force before the change, which moves the time forward by the gap. Assumes, as every zone
  * does, no two offset changes within a day of each other.
  */
-function zonedInstantMs(format: Intl.DateTimeFormat, wallMs: number): number {
-  const before = zoneOffsetMs(format, wallMs - DAY_MS);
-  const after = zoneOffsetMs(format, wallMs + DAY_MS);
-  const fitting = [before, after].filter((offset) => zoneOffsetMs(format, wallMs - offset) === offset);
+function zonedInstantMs(zone: Zone, wallMs: number): number {
+  const before = zoneOffsetMs(zone, wallMs - DAY_MS);
+  const after = zoneOffsetMs(zone, wallMs + DAY_MS);
+  const fitting = [before, after].filter((offset) => zoneOffsetMs(zone, wallMs - offset) === offset);
   if (fitting.length === 0) return wallMs - before;
   return wallMs - Math.min(...fitting);
 }
@@ -206,8 +233,8 @@ function formatWall(ms: number): string {
 export function parseHl7DateTime(value: string, timezone: string): Hl7DateTime | null {
   const sent = value.split('^', 1)[0] ?? '';
   if (sent === '' || sent === '""') return null;
-  const format = zoneFormat(timezone);
-  if (format === null) return invalid('unknown-timezone', `the time zone '${timezone}' is not an IANA time zone this runtime knows`);
+  const zone = zoneFor(timezone);
+  if (zone === null) return invalid('unknown-timezone', `the time zone '${timezone}' is not an IANA time zone this runtime knows`);
 
   const parts = dtmParts(sent);
   if ('ok' in parts) return parts;
@@ -222,7 +249,7 @@ export function parseHl7DateTime(value: string, timezone: string): Hl7DateTime |
   const precision = fraction === '' ? PRECISION_BY_DIGITS[digits.length]! : 'millisecond';
   const ms = fraction === '' ? 0 : Number(fraction.padEnd(3, '0').slice(0, 3));
   const wallMs = utcMs(y, mo, d, h, mi, s, ms);
-  const instantMs = offset !== '' ? wallMs - offsetMinutes * MINUTE_MS : zonedInstantMs(format, wallMs);
+  const instantMs = offset !== '' ? wallMs - offsetMinutes * MINUTE_MS : zonedInstantMs(zone, wallMs);
   const iso = new Date(instantMs).toISOString();
   const instant = fraction.length === 4 ? `${iso.slice(0, -1)}${fraction.charAt(3)}Z` : iso;
 
@@ -237,7 +264,7 @@ export function parseHl7DateTime(value: string, timezone: string): Hl7DateTime |
     } else {
       // The zone's offset at the instant, so a time in a spring gap shows as the clock showed it.
       // Local mean time offsets have seconds, which FHIR cannot write: such values are given in UTC.
-      const zoneOffset = zoneOffsetMs(format, instantMs);
+      const zoneOffset = zoneOffsetMs(zone, instantMs);
       fhir =
         zoneOffset % MINUTE_MS === 0
           ? `${formatWall(instantMs + zoneOffset)}${tail}${formatOffset(zoneOffset / MINUTE_MS)}`
