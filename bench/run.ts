@@ -3,12 +3,14 @@
 
 import { benchBulkExport } from './bulkExport.bench.ts';
 import { benchGenerate } from './generate.bench.ts';
+import { benchHl7 } from './hl7.bench.ts';
 import { benchLanding } from './landing.bench.ts';
 
 const benches: [string, () => Promise<void>][] = [
   ['synthetic generation', benchGenerate],
   ['FHIR NDJSON landing', benchLanding],
   ['FHIR Bulk Data export', benchBulkExport],
+  ['HL7 v2 parse and land', benchHl7],
 ];
 
 const only = process.argv.slice(2);

@@ -17,7 +17,7 @@ import { describeLocalFile } from '../landing/localFiles.ts';
 import { Hl7BatchReconciler } from './batch.ts';
 import { decodeHl7Message, hl7CharsetEncoding, type Hl7TextEncoding } from './charset.ts';
 import { splitHl7Stream, type RawHl7Message } from './fileSplitter.ts';
-import { duplicatesRowsSql, HL7_DUPLICATES, HL7_MESSAGES, HL7_PART_TABLE, HL7_SEGMENTS, messagesRowsSql, segmentsRowsSql, stagePartSql } from './hl7Datasets.ts';
+import { duplicatesRowsSql, HL7_DUPLICATES, HL7_MESSAGES, HL7_FLAGS_TABLE, HL7_PART_TABLE, HL7_SEGMENTS, messagesRowsSql, segmentsRowsSql, stagePartSql } from './hl7Datasets.ts';
 import { scanHl7Message, type Hl7MessageScan } from './message.ts';
 import { openMessageIndex } from './messageIndex.ts';
 import { Hl7MessageSpool } from './messageSpool.ts';
@@ -168,8 +168,8 @@ class Hl7PartLander {
   land(spool: Hl7MessageSpool): void {
     this.started += 1;
     const next = this.chain.then(() => this.landPart(spool));
-    // Failures surface from finish(); this only stops an unhandled-rejection warning meanwhile.
-    next.catch(() => undefined);
+    // Failures surface from finish(); meanwhile a spool that will never be landed is closed.
+    next.catch(() => spool.close());
     this.chain = next;
   }
 
@@ -186,15 +186,15 @@ class Hl7PartLander {
     await spool.close();
     if (spool.messages === 0) return;
     const { db } = this.landing;
-    await db.run(stagePartSql(spool.readSql(), this.earlier), undefined, `stage HL7 messages from ${spool.path}`);
+    for (const sql of stagePartSql(spool.readSql(), this.earlier)) await db.run(sql, undefined, `stage HL7 messages from ${spool.path}`);
     const messages = await this.landing.landRows(HL7_MESSAGES, messagesRowsSql(this.timezone));
     if (messages.path !== null) this.earlier.push(messages.path);
     await this.landing.landRows(HL7_SEGMENTS, segmentsRowsSql(), { derived: true });
     const duplicates = await this.landing.landRows(HL7_DUPLICATES, duplicatesRowsSql(), { derived: true });
     this.landing.recordFiltered(duplicates.rows);
-    const reused = Number(await db.scalar(`SELECT count(*) FROM ${HL7_PART_TABLE} WHERE control_id_reused AND NOT duplicate`));
+    const reused = Number(await db.scalar(`SELECT count(*) FROM ${HL7_FLAGS_TABLE} WHERE control_id_reused AND NOT duplicate`));
     if (reused > 0) this.onReused(reused);
-    await db.run(`DROP TABLE ${HL7_PART_TABLE}`);
+    await db.run(`DROP TABLE ${HL7_PART_TABLE}; DROP TABLE ${HL7_FLAGS_TABLE}`);
     await rm(spool.path, { force: true });
   }
 }

@@ -73,36 +73,50 @@ export const HL7_DUPLICATES: RawDatasetSchema = {
   originalTextColumn: null,
 };
 
-/** The scratch table holding one staged part, with its duplicate and reuse flags. */
+/** The scratch tables holding one staged part, and its duplicate and reuse flags by record. */
 export const HL7_PART_TABLE = 'hl7_part';
+export const HL7_FLAGS_TABLE = 'hl7_part_flags';
 
 /**
- * Stages a part: reads the spool (`spoolSql`) and flags each message against the source's message
- * index (messageIndex.ts, attached), `earlierParts` (this file's parts landed so far, as Parquet) and
- * the part's own earlier rows. A message is a duplicate when its key was seen; its control id is reused
- * when an earlier part, or an earlier row of this part, has that sending facility and control id
- * with another key (duplicates are skipped, so their flag does not matter).
+ * Stages a part: the spool's rows (`spoolSql`) with their content key, then each message's flags,
+ * checked against the source's message index (messageIndex.ts, attached), `earlierParts` (this
+ * file's parts landed so far, as Parquet) and the part's own earlier rows. A message is a duplicate
+ * when its key was seen; its control id is reused when an earlier message has that sending facility
+ * and control id with another key (duplicates are skipped, so their flag does not matter).
+ *
+ * Memory: the flags are computed on narrow columns, and the earlier keys are semi-joined against
+ * the part's keys, so the hash tables are the size of the part, not of everything ever landed.
  */
-export function stagePartSql(spoolSql: string, earlierParts: readonly string[]): string {
+export function stagePartSql(spoolSql: string, earlierParts: readonly string[]): string[] {
   const index = `SELECT message_key, sending_facility, control_id FROM ${HL7_INDEX_KEYS}`;
   const earlier =
     earlierParts.length === 0
       ? index
       : `${index} UNION ALL SELECT message_key, sending_facility, control_id FROM read_parquet([${earlierParts.map(quoteLiteral).join(', ')}])`;
-  return `CREATE OR REPLACE TEMP TABLE ${HL7_PART_TABLE} AS
-WITH staged AS (SELECT *, md5(message) AS message_key FROM (${spoolSql})),
+  return [
+    `CREATE OR REPLACE TEMP TABLE ${HL7_PART_TABLE} AS SELECT *, md5(message) AS message_key FROM (${spoolSql})`,
+    `CREATE OR REPLACE TEMP TABLE ${HL7_FLAGS_TABLE} AS
+WITH part AS (SELECT _record, message_key, sending_facility, control_id FROM ${HL7_PART_TABLE}),
+part_keys AS (SELECT DISTINCT message_key FROM part),
+part_ids AS (SELECT DISTINCT sending_facility, control_id FROM part),
 earlier AS (${earlier}),
-earlier_keys AS (SELECT DISTINCT message_key FROM earlier),
-earlier_ids AS (SELECT DISTINCT sending_facility, control_id FROM earlier)
-SELECT s.*,
+seen_keys AS (SELECT DISTINCT e.message_key FROM earlier e SEMI JOIN part_keys p ON e.message_key = p.message_key),
+seen_ids AS (
+  SELECT DISTINCT e.sending_facility, e.control_id FROM earlier e
+  SEMI JOIN part_ids p ON e.sending_facility IS NOT DISTINCT FROM p.sending_facility AND e.control_id = p.control_id
+)
+SELECT s._record,
   (row_number() OVER (PARTITION BY s.message_key ORDER BY s._record) > 1 OR k.message_key IS NOT NULL) AS duplicate,
-  -- For a message that is not a duplicate, any earlier message with its ids had other content.
   i.control_id IS NOT NULL
     OR first_value(s.message_key) OVER (PARTITION BY s.sending_facility, s.control_id ORDER BY s._record) <> s.message_key AS control_id_reused
-FROM staged s
-LEFT JOIN earlier_keys k ON k.message_key = s.message_key
-LEFT JOIN earlier_ids i ON i.sending_facility IS NOT DISTINCT FROM s.sending_facility AND i.control_id = s.control_id`;
+FROM part s
+LEFT JOIN seen_keys k ON k.message_key = s.message_key
+LEFT JOIN seen_ids i ON i.sending_facility IS NOT DISTINCT FROM s.sending_facility AND i.control_id = s.control_id`,
+  ];
 }
+
+/** The staged part joined to its flags. */
+const FLAGGED = `${HL7_PART_TABLE} JOIN ${HL7_FLAGS_TABLE} USING (_record)`;
 
 /** The landed messages of the staged part. */
 export function messagesRowsSql(timezone: string): string {
@@ -110,7 +124,7 @@ export function messagesRowsSql(timezone: string): string {
   sending_application, sending_facility, receiving_application, receiving_facility,
   message_timestamp, message_time::TIMESTAMPTZ AS message_time, message_time_precision, ${quoteLiteral(timezone)} AS timezone,
   charset, encoding, delimiters, file_control_id, batch_control_id, segment_count, byte_length, control_id_reused, message
-FROM ${HL7_PART_TABLE} WHERE NOT duplicate`;
+FROM ${FLAGGED} WHERE NOT duplicate`;
 }
 
 /** The segments of the landed messages, split on each message's own field separator. */
@@ -120,11 +134,11 @@ export function segmentsRowsSql(): string {
        ELSE string_split(segment, delimiters[1]) END AS fields
 FROM (
   SELECT _record, message_key, delimiters, unnest(generate_series(1, len(segments))) AS segment_index, unnest(segments) AS segment
-  FROM (SELECT _record, message_key, delimiters, string_split(message, chr(13)) AS segments FROM ${HL7_PART_TABLE} WHERE NOT duplicate)
+  FROM (SELECT _record, message_key, delimiters, string_split(message, chr(13)) AS segments FROM ${FLAGGED} WHERE NOT duplicate)
 )`;
 }
 
 /** The staged part's duplicates, one row each: lineage shows where the repeat was. */
 export function duplicatesRowsSql(): string {
-  return `SELECT _record, message_key, control_id, sending_facility FROM ${HL7_PART_TABLE} WHERE duplicate`;
+  return `SELECT _record, message_key, control_id, sending_facility FROM ${FLAGGED} WHERE duplicate`;
 }
