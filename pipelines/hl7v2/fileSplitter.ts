@@ -33,6 +33,8 @@ interface RawHl7UnitBase {
 
 export interface RawHl7Message extends RawHl7UnitBase {
   kind: 'message';
+  /** The message's segments (non-blank lines), whose join by `\r` is `text`; saves splitting it again. */
+  segments: string[];
   /** Set when the message sits inside an FHS file or BHS batch. */
   batch?: Hl7BatchContext;
 }
@@ -216,6 +218,7 @@ class Hl7Splitter {
       offset: this.messageOffset,
       length: this.messageEnd - this.messageOffset,
       text: this.segments.join('\r'),
+      segments: this.segments,
     };
     if (this.inFile || this.inBatch) {
       message.batch = {

@@ -106,7 +106,7 @@ interface ReadMessage {
 function readMessage(unit: RawHl7Message, file: string, configured: 'auto' | Hl7TextEncoding): ReadMessage | { rejection: { field?: string; reason: string } } {
   const origin = { file, offset: unit.offset };
   try {
-    const scan = scanHl7Message(unit.text, origin);
+    const scan = scanHl7Message(unit.text, origin, unit.segments);
     const wanted = configured === 'auto' ? hl7CharsetEncoding(scan.header.charset) : configured;
     const decoded = decodeHl7Message(unit.text, wanted);
     // Delimiters are ASCII, so decoding cannot change the structure; only header values can differ.

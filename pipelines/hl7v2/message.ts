@@ -87,9 +87,10 @@ function hasSegmentId(line: string, field: string): boolean {
  * Checks a message's structure and reads its MSH header. Rejects (Hl7ParseError) exactly what
  * parseHl7Message rejects; landing uses this, since DuckDB splits the fields of landed segments.
  */
-export function scanHl7Message(text: string, origin?: Hl7Origin): Hl7MessageScan {
+export function scanHl7Message(text: string, origin?: Hl7Origin, segments?: string[]): Hl7MessageScan {
   const at = origin ? { origin } : {};
-  const lines = segmentLines(text);
+  // `segments`: the splitter's lines of `text`, when the caller has them (no blank lines).
+  const lines = segments ?? segmentLines(text);
   const first = lines[0];
   if (first === undefined || first === '') throw new Hl7ParseError({ code: 'hl7.empty', reason: 'the message has no segments', ...at });
   if (!first.startsWith('MSH')) {
