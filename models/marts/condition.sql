@@ -1,23 +1,20 @@
--- Diagnoses from GP records (ICD-10, SNOMED CT, local codes) and hospital DG1 segments (ICD-10).
+-- Diagnoses from GP records (ICD-10, SNOMED CT, local codes) and hospital DG1 segments (usually ICD-10).
+with conditions as (
+    select 'fhir' as source_kind, c.*, p.nhs_number
+    from {{ ref('stg_fhir_condition') }} c
+    left join {{ ref('stg_fhir_patient') }} p using (patient_id)
+    union all by name
+    select 'hl7' as source_kind, c.*, p.nhs_number
+    from {{ ref('stg_hl7_condition') }} c
+    left join {{ ref('stg_hl7_patient') }} p using (patient_id)
+)
 select
-    'fhir' as source_kind,
-    p.nhs_number,
-    c.icd10_code,
-    c.snomed_code,
-    c.snomed_display,
-    c.source_system,
-    c.source_code,
-    year(c.onset_date) as onset_year
-from {{ ref('stg_fhir_condition') }} c
-left join {{ ref('stg_fhir_patient') }} p using (patient_id)
-union all
-select
-    'hl7',
+    source_kind,
     nhs_number,
-    case when coding_system in ('I10', 'ICD10', 'ICD-10') then code end,
-    null,
-    null,
-    coding_system,
-    code,
-    year(diagnosed_at)
-from {{ ref('stg_hl7_diagnosis') }}
+    icd10_code,
+    snomed_code,
+    snomed_display,
+    source_system,
+    source_code,
+    year(onset_date) as onset_year
+from conditions

@@ -1,26 +1,25 @@
 -- Encounters from GP records (FHIR) and hospital ADT (HL7), with the patient's NHS number for linkage.
+-- Cancelled encounters (an A11 cancelled admission, a FHIR status of cancelled) and entries made in
+-- error are left out.
+with encounters as (
+    select 'fhir' as source_kind, e.*, p.nhs_number
+    from {{ ref('stg_fhir_encounter') }} e
+    left join {{ ref('stg_fhir_patient') }} p using (patient_id)
+    union all by name
+    select 'hl7' as source_kind, e.*, p.nhs_number
+    from {{ ref('stg_hl7_encounter') }} e
+    left join {{ ref('stg_hl7_patient') }} p using (patient_id)
+)
 select
-    'fhir' as source_kind,
-    e.encounter_id,
-    p.nhs_number,
-    e.class_code,
-    e.period_start as admitted_at,
-    e.period_end as discharged_at,
-    date_trunc('week', e.period_start)::date as admitted_week,
-    date_diff('day', e.period_start, e.period_end) as length_of_stay_days,
-    o.ods_code as provider_ods
-from {{ ref('stg_fhir_encounter') }} e
-left join {{ ref('stg_fhir_patient') }} p using (patient_id)
-left join {{ ref('stg_fhir_organization') }} o on o.organization_id = e.service_provider_id
-union all
-select
-    'hl7',
-    visit_number,
+    source_kind,
+    encounter_id,
     nhs_number,
     class_code,
-    admitted_at,
-    discharged_at,
-    date_trunc('week', admitted_at)::date,
-    date_diff('day', admitted_at, discharged_at),
-    facility
-from {{ ref('stg_hl7_encounter') }}
+    status,
+    period_start as admitted_at,
+    period_end as discharged_at,
+    date_trunc('week', period_start)::date as admitted_week,
+    date_diff('day', period_start, period_end) as length_of_stay_days,
+    service_provider_ods as provider_ods
+from encounters
+where status is distinct from 'cancelled' and status is distinct from 'entered-in-error'

@@ -76,10 +76,14 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
         (SELECT count(*) FROM main_staging.stg_hl7_message)::INTEGER AS hl7_messages,
         (SELECT count(*) FROM main_staging.stg_hl7_patient)::INTEGER AS hl7_patients,
         (SELECT count(*) FROM main_staging.stg_hl7_encounter)::INTEGER AS hl7_encounters,
+        (SELECT count(*) FROM main_staging.stg_hl7_encounter WHERE status = 'cancelled')::INTEGER AS hl7_cancelled,
         (SELECT count(*) FROM main_staging.stg_hl7_patient_merge)::INTEGER AS hl7_merges,
-        (SELECT count(*) FROM main_staging.stg_hl7_diagnosis)::INTEGER AS hl7_diagnoses,
+        (SELECT count(*) FROM main_staging.stg_hl7_condition)::INTEGER AS hl7_conditions,
+        (SELECT count(*) FROM main_staging.stg_hl7_observation)::INTEGER AS hl7_observations,
         (SELECT count(*) FROM main_staging.stg_esr_person)::INTEGER AS esr_people,
-        (SELECT count(*) FROM main_curated.patient_record)::INTEGER AS patient_records`),
+        (SELECT count(*) FROM main_curated.patient_record)::INTEGER AS patient_records,
+        (SELECT count(*) FROM main_curated.encounter WHERE source_kind = 'hl7')::INTEGER AS hl7_mart_encounters,
+        (SELECT count(*) FROM main_curated.condition WHERE source_kind = 'hl7')::INTEGER AS hl7_mart_conditions`),
     );
     expect(counts[0]).toEqual({
       fhir_patients: truth.fhir.Patient,
@@ -87,12 +91,48 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
       fhir_conditions: truth.fhir.Condition,
       hl7_messages: truth.hl7.messages,
       hl7_patients: truth.hl7.patients_distinct_mrn,
-      hl7_encounters: truth.hl7.episodes - truth.hl7.cancelled_admissions,
+      // Cancelled admissions stay in staging with status cancelled; the mart leaves them out.
+      hl7_encounters: truth.hl7.episodes,
+      hl7_cancelled: truth.hl7.cancelled_admissions,
       hl7_merges: truth.hl7.merges,
-      hl7_diagnoses: truth.hl7.dg1_segments,
+      hl7_conditions: truth.hl7.dg1_segments,
+      hl7_observations: truth.hl7.obx_segments,
       esr_people: truth.staff - truth.esr.changes.delete_person,
       patient_records: truth.fhir.Patient + truth.hl7.patients_distinct_mrn,
+      hl7_mart_encounters: truth.hl7.episodes - truth.hl7.cancelled_admissions,
+      hl7_mart_conditions: truth.hl7.dg1_segments,
     });
+    // Every message type the generator wrote, counted as it wrote them.
+    const byType = await withDuckDb(ctx.layout.warehouse, { readOnly: true }, (db) =>
+      db.all(`SELECT event, count(*)::INTEGER AS n FROM main_staging.stg_hl7_message GROUP BY event`),
+    );
+    expect(Object.fromEntries(byType.map((r) => [r.event, r.n]))).toEqual(Object.fromEntries(Object.entries(truth.hl7.by_type).filter(([, n]) => n > 0)));
+    // Every result, diagnosis and visit is tied to its patient (and results to their report and visit);
+    // every merge names a retired identity that was seen, and its survivor.
+    const links = await withDuckDb(ctx.layout.warehouse, { readOnly: true }, (db) =>
+      db.all(`SELECT
+        (SELECT count(*) FROM main_staging.stg_hl7_observation o JOIN main_staging.stg_hl7_patient USING (patient_id)
+           JOIN main_staging.stg_hl7_diagnostic_report r USING (diagnostic_report_id) JOIN main_staging.stg_hl7_encounter e ON e.encounter_id = o.encounter_id)::INTEGER AS observations,
+        (SELECT count(*) FROM main_staging.stg_hl7_condition c JOIN main_staging.stg_hl7_patient USING (patient_id)
+           JOIN main_staging.stg_hl7_encounter e ON e.encounter_id = c.encounter_id)::INTEGER AS conditions,
+        (SELECT count(*) FROM main_staging.stg_hl7_encounter JOIN main_staging.stg_hl7_patient USING (patient_id))::INTEGER AS encounters,
+        (SELECT count(*) FROM main_staging.stg_hl7_patient WHERE replaced_by_patient_id IS NOT NULL)::INTEGER AS replaced`),
+    );
+    expect(links[0]).toEqual({
+      observations: truth.hl7.obx_segments,
+      conditions: truth.hl7.dg1_segments,
+      encounters: truth.hl7.episodes,
+      replaced: truth.hl7.merges,
+    });
+    // The FHIR and HL7 staging models of each kind union by name into the same columns and types.
+    const columns = await withDuckDb(ctx.layout.warehouse, { readOnly: true }, (db) =>
+      db.all(`SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) AS columns
+              FROM information_schema.columns WHERE table_schema = 'main_staging' GROUP BY table_name`),
+    );
+    const shape = new Map(columns.map((r) => [r.table_name, r.columns]));
+    for (const kind of ['patient', 'encounter', 'condition', 'observation']) {
+      expect(shape.get(`stg_hl7_${kind}`), kind).toBe(shape.get(`stg_fhir_${kind}`));
+    }
     // The ledger is copied into the warehouse for reporting.
     expect(await warehouse<number>(`SELECT count(*)::INTEGER FROM ops.runs`)).toBe(3);
   });
