@@ -4,19 +4,8 @@
 -- W working, F final), DG1-5 diagnosis time, DG1-19 attestation date. Linked to the patient of the
 -- PID and the visit of the PV1 before it. A diagnosis sent again (an A01 then the A03) is two rows.
 with dg1 as (
-    select
-        s.message_key,
-        s.segment_index,
-        s.delimiters,
-        s.fields,
-        m.message_time,
-        m.timezone,
-        m._source,
-        m._run_id,
-        m._file,
-        m._record
-    from {{ source('hl7', 'segments') }} s
-    join {{ ref('stg_hl7_message') }} m using (message_key)
+    select s.* exclude (segment_id)
+    from {{ ref('stg_hl7_segment') }} s
     where s.segment_id = 'DG1'
 ),
 linked as (

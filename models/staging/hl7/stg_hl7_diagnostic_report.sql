@@ -3,22 +3,9 @@
 -- is a request, not a report, and is not here. Linked to the patient of the PID and the visit of the
 -- PV1 before it in the same patient group.
 with obr as (
-    select
-        s.message_key,
-        s.segment_index,
-        s.delimiters,
-        s.fields,
-        m.message_type,
-        m.trigger_event,
-        m.message_time,
-        m.timezone,
-        m._source,
-        m._run_id,
-        m._file,
-        m._record
-    from {{ source('hl7', 'segments') }} s
-    join {{ ref('stg_hl7_message') }} m using (message_key)
-    where s.segment_id = 'OBR' and m.message_type in ('ORU', 'OUL')
+    select s.* exclude (segment_id)
+    from {{ ref('stg_hl7_segment') }} s
+    where s.segment_id = 'OBR' and s.message_type in ('ORU', 'OUL')
 ),
 linked as (
     select

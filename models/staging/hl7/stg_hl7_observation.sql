@@ -8,19 +8,8 @@
 -- (diagnostic_report_id, for result messages), the patient of the PID before it and the visit of that
 -- patient group's PV1. Effective time: OBX-14, else the report's OBR-7.
 with obx as (
-    select
-        s.message_key,
-        s.segment_index,
-        s.delimiters,
-        s.fields,
-        m.message_time,
-        m.timezone,
-        m._source,
-        m._run_id,
-        m._file,
-        m._record
-    from {{ source('hl7', 'segments') }} s
-    join {{ ref('stg_hl7_message') }} m using (message_key)
+    select s.* exclude (segment_id)
+    from {{ ref('stg_hl7_segment') }} s
     where s.segment_id = 'OBX'
 ),
 linked as (

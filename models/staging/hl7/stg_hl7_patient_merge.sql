@@ -4,23 +4,9 @@
 -- retired_patient_id is derived from MRG-1 exactly as stg_hl7_pid derives patient_id from PID-3, so it
 -- matches the retired identity's rows in stg_hl7_patient when that identity was seen.
 with mrg as (
-    select
-        s.message_key,
-        s.segment_index,
-        s.delimiters,
-        s.fields,
-        m.trigger_event,
-        m.event,
-        m.message_time,
-        m.event_occurred_at,
-        m.event_recorded_at,
-        m._source,
-        m._run_id,
-        m._file,
-        m._record
-    from {{ source('hl7', 'segments') }} s
-    join {{ ref('stg_hl7_message') }} m using (message_key)
-    where s.segment_id = 'MRG' and m.message_type = 'ADT' and m.trigger_event in ('A40', 'A34', 'A36')
+    select s.* exclude (segment_id)
+    from {{ ref('stg_hl7_segment') }} s
+    where s.segment_id = 'MRG' and s.message_type = 'ADT' and s.trigger_event in ('A40', 'A34', 'A36')
 ),
 mrg1 as (
     -- MRG-1, one row per repetition.

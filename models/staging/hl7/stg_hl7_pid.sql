@@ -12,23 +12,8 @@
 -- Leaves are picked out raw first and decoded (hl7_text) in a later step, on short column names;
 -- repeating fields are unnested to rows to decode them, never decoded inside a lambda.
 with pid as (
-    select
-        s.message_key,
-        s.segment_index,
-        s.delimiters,
-        s.fields,
-        m.message_type,
-        m.trigger_event,
-        m.event,
-        m.message_time,
-        m.timezone,
-        m._source,
-        m._run_id,
-        m._file,
-        m._record,
-        m._ingested_at
-    from {{ source('hl7', 'segments') }} s
-    join {{ ref('stg_hl7_message') }} m using (message_key)
+    select s.* exclude (segment_id)
+    from {{ ref('stg_hl7_segment') }} s
     where s.segment_id = 'PID'
 ),
 pd1 as (

@@ -7,26 +7,8 @@
 -- stay apart. A PV1 without a visit number falls back to the patient, the admit time as sent (PV1-44)
 -- and the patient class; without those either it names no encounter.
 with pv1 as (
-    select
-        s.message_key,
-        s.segment_index,
-        s.delimiters,
-        s.fields,
-        m.message_type,
-        m.trigger_event,
-        m.event,
-        m.sending_facility,
-        m.message_time,
-        m.event_occurred_at,
-        m.event_recorded_at,
-        m.timezone,
-        m._source,
-        m._run_id,
-        m._file,
-        m._record,
-        m._ingested_at
-    from {{ source('hl7', 'segments') }} s
-    join {{ ref('stg_hl7_message') }} m using (message_key)
+    select s.* exclude (segment_id)
+    from {{ ref('stg_hl7_segment') }} s
     where s.segment_id = 'PV1'
 ),
 linked as (

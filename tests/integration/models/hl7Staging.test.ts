@@ -27,6 +27,7 @@ const NOW = new Date('2026-01-01T00:00:00.000Z');
 
 const HL7_MODELS = [
   'stg_hl7_message',
+  'stg_hl7_segment',
   'stg_hl7_pid',
   'stg_hl7_pv1',
   'stg_hl7_patient_merge',
