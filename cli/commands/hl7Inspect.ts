@@ -24,7 +24,7 @@ import { CarelakeError, fileSystemError } from '../../core/errors.ts';
 import { Hl7BatchReconciler, type Hl7BatchDiscrepancy } from '../../pipelines/hl7v2/batch.ts';
 import { Hl7ParseError } from '../../pipelines/hl7v2/errors.ts';
 import { splitHl7Stream, type Hl7BatchContext, type RawHl7Unit } from '../../pipelines/hl7v2/fileSplitter.ts';
-import { parseRawHl7Message, type ParsedHl7Message } from '../../pipelines/hl7v2/message.ts';
+import { parseRawHl7Message, type Hl7Header, type ParsedHl7Message } from '../../pipelines/hl7v2/message.ts';
 import { isKnownTimeZone, parseHl7DateTime, type Hl7DateTimePrecision } from '../../pipelines/hl7v2/timestamp.ts';
 import { reportFailure } from '../console.ts';
 
@@ -48,27 +48,19 @@ interface MessageProblem {
   reason: string;
 }
 
-interface ParsedMessageJson {
+/** The MSH header as parsed (message.ts), with MSH-7 read as a date/time and what inspect adds. */
+type ParsedMessageJson = {
   kind: 'message';
   status: 'parsed';
   offset: number;
   length: number;
-  controlId: string;
-  messageType: string;
-  triggerEvent: string | null;
-  structure: string | null;
-  version: string | null;
-  sendingApplication: string | null;
-  sendingFacility: string | null;
-  receivingApplication: string | null;
-  receivingFacility: string | null;
-  timestamp: { sent: string; instant: string | null; precision: Hl7DateTimePrecision | null } | null;
-  charset: string | null;
-  delimiters: string;
-  segments: { index: number; id: string; fields: number }[];
-  batch: BatchJson | null;
-  problems: MessageProblem[];
-}
+} & Omit<Hl7Header, 'timestamp'> & {
+    timestamp: { sent: string; instant: string | null; precision: Hl7DateTimePrecision | null } | null;
+    delimiters: string;
+    segments: { index: number; id: string; fields: number }[];
+    batch: BatchJson | null;
+    problems: MessageProblem[];
+  };
 
 interface RejectedMessageJson {
   kind: 'message';

@@ -35,7 +35,7 @@ export interface Hl7Header {
   sendingFacility: string | null;
   receivingApplication: string | null;
   receivingFacility: string | null;
-  /** MSH-7.1 as sent (e.g. `20190514102527+0200`), or null. Parsing into an instant is a staging job. */
+  /** MSH-7.1 as sent (e.g. `20190514102527+0200`), or null; timestamp.ts reads it as an instant. */
   timestamp: string | null;
   /** MSH-18 first repetition, component 1 (e.g. `UNICODE UTF-8`, `8859/1`), or null. */
   charset: string | null;
