@@ -77,11 +77,47 @@ const timeZone = z.string().refine(
   { message: 'an IANA time zone such as Europe/London' },
 );
 
+/**
+ * Files fetched over SFTP instead of read from a local folder (any file source kind). The server's
+ * host key is pinned: an unknown or changed key is refused, never trusted on first use.
+ */
+const sftpSettings = z.strictObject({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(22),
+  username: z.string().min(1),
+  /** An OpenSSH private key file readable only by its owner. */
+  privateKeyFile: z.string().min(1),
+  /** Environment variable holding the key's passphrase, used if set. */
+  passphraseEnv: z.string().min(1).default('CARELAKE_SFTP_PASSPHRASE'),
+  /** As `ssh-keygen -lf` prints it: SHA256: and 43 base64 characters. */
+  hostKeySha256: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'SHA256: followed by 43 base64 characters, as ssh-keygen -l prints a host key fingerprint'),
+  remoteDir: z.string().min(1),
+  /** File names to fetch, a glob (e.g. GO_*_GO?_*.DAT). */
+  pattern: z.string().min(1),
+  /** A file is taken once its size and time are unchanged across listings this far apart. */
+  stableSeconds: z.number().int().min(0).max(3600).default(30),
+  /** When set (e.g. ".done"), a file is taken only once `<name><doneMarker>` exists, instead of waiting stableSeconds. */
+  doneMarker: z.string().regex(/^\.[A-Za-z0-9._-]+$/, 'a suffix such as .done').optional(),
+  /** What to do with a remote file once it has landed (or was found already landed). */
+  afterDownload: z
+    .union([z.literal('leave'), z.literal('delete'), z.string().regex(/^move:.+$/, "leave, delete, or move:<remote dir>")])
+    .default('leave'),
+  /** Downloads at once, each on its own connection. */
+  concurrency: z.number().int().min(1).max(8).default(2),
+  /** Attempts after a connection error, with exponential backoff. */
+  retries: z.number().int().min(0).max(20).default(5),
+  /** Connect and idle timeout. */
+  timeoutSeconds: z.number().int().min(1).max(600).default(30),
+});
+
+export type SftpSettings = z.infer<typeof sftpSettings>;
+
 const hl7v2Source = z.strictObject({
   name: sourceName,
   kind: z.literal('hl7v2'),
-  /** A file glob, e.g. ./inbox/hl7/**\/*.{hl7,txt,dat} */
-  path: z.string().min(1),
+  /** A file glob, e.g. ./inbox/hl7/**\/*.{hl7,txt,dat}; or `sftp` instead. */
+  path: z.string().min(1).optional(),
+  sftp: sftpSettings.optional(),
   /** `auto` reads each message's MSH-18; `latin1` or `utf8` overrides it for feeds that mislabel. */
   encoding: z.enum(['auto', 'latin1', 'utf8']).default('auto'),
   /** The zone of timestamps sent without an offset (most UK feeds send local time). */
@@ -92,12 +128,18 @@ const hl7v2Source = z.strictObject({
 const esrSource = z.strictObject({
   name: sourceName,
   kind: z.literal('esr'),
-  /** A local folder holding GO files. */
-  path: z.string().min(1),
+  /** A local folder holding GO files; or `sftp` instead. */
+  path: z.string().min(1).optional(),
+  sftp: sftpSettings.optional(),
   pattern: z.string().default('GO_*_GO?_*.DAT'),
   layout: z.string().default('esr-go-v1'),
   schedule,
 });
+
+/** A file source reads from exactly one place. */
+function onePlace(source: { path?: string | undefined; sftp?: SftpSettings | undefined }): boolean {
+  return (source.path === undefined) !== (source.sftp === undefined);
+}
 
 export const sourceConfig = z.discriminatedUnion('kind', [
   fhirBulkSource.refine((s) => s.patients.length === 0 || (s.method === 'POST' && s.level !== 'system'), {
@@ -105,8 +147,8 @@ export const sourceConfig = z.discriminatedUnion('kind', [
     path: ['patients'],
   }).refine((s) => s.level !== 'group' || s.groupId !== null, { message: 'level group needs a groupId', path: ['groupId'] }),
   fhirBulkFilesSource,
-  hl7v2Source,
-  esrSource,
+  hl7v2Source.refine(onePlace, { message: "give either 'path' (local files) or 'sftp' (a remote folder), not both", path: ['path'] }),
+  esrSource.refine(onePlace, { message: "give either 'path' (a local folder) or 'sftp' (a remote folder), not both", path: ['path'] }),
 ]);
 
 const configSchema = z.strictObject({
@@ -240,10 +282,22 @@ function absolutise(raw: RawConfig, origin: { file: string | null; baseDir: stri
     file: origin.file,
     baseDir: origin.baseDir,
     lake,
-    sources: raw.sources.map((s) => ('path' in s ? { ...s, path: at(s.path) } : s.auth ? { ...s, auth: { ...s.auth, privateKeyFile: at(s.auth.privateKeyFile) } } : s)),
+    sources: raw.sources.map(absoluteSource(at)),
     models: { ...raw.models, projectDir: raw.models.projectDir ? at(raw.models.projectDir) : BUNDLED_PROJECT_DIR },
     governance: { ...raw.governance, keyFile: raw.governance.keyFile ? at(raw.governance.keyFile) : resolve(lake, 'secrets', 'pseudonym.key') },
     demo: { ...raw.demo, dir: at(raw.demo.dir) },
+  };
+}
+
+function absoluteSource(at: (path: string) => string): (source: SourceConfig) => SourceConfig {
+  return (s) => {
+    if (s.kind === 'fhir-bulk') return s.auth ? { ...s, auth: { ...s.auth, privateKeyFile: at(s.auth.privateKeyFile) } } : s;
+    if (s.kind === 'fhir-bulk-files') return { ...s, path: at(s.path) };
+    return {
+      ...s,
+      ...(s.path !== undefined ? { path: at(s.path) } : {}),
+      ...(s.sftp !== undefined ? { sftp: { ...s.sftp, privateKeyFile: at(s.sftp.privateKeyFile) } } : {}),
+    };
   };
 }
 

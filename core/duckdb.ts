@@ -1,7 +1,7 @@
 // The one module that opens DuckDB and runs SQL; everything else asks it. It translates DuckDB's
 // errors once, naming the step and the SQL, and turns "file is locked" into a message a person can act on.
 
-import { DuckDBInstance, DuckDBTimestampTZValue, LIST, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBDateValue, DuckDBInstance, DuckDBTimestampTZValue, DuckDBTimestampValue, LIST, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { CarelakeError } from './errors.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -166,7 +166,7 @@ function openError(path: string, err: unknown): CarelakeError {
   });
 }
 
-export type ColumnType = 'VARCHAR' | 'BIGINT' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMPTZ' | 'VARCHAR[]';
+export type ColumnType = 'VARCHAR' | 'BIGINT' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN' | 'DATE' | 'TIMESTAMP' | 'TIMESTAMPTZ' | 'VARCHAR[]';
 export type CellValue = string | number | bigint | boolean | null | readonly string[];
 
 const VARCHAR_LIST = LIST(VARCHAR);
@@ -179,6 +179,10 @@ const cellWriters: Record<ColumnType, CellWriter> = {
   INTEGER: (a, v) => a.appendInteger(Number(v)),
   DOUBLE: (a, v) => a.appendDouble(Number(v)),
   BOOLEAN: (a, v) => a.appendBoolean(Boolean(v)),
+  // An ISO date, e.g. 2024-03-05.
+  DATE: (a, v) => a.appendDate(new DuckDBDateValue(Date.parse(`${String(v)}T00:00:00Z`) / 86_400_000)),
+  // A local date-time without offset, e.g. 2024-03-05T09:15:00 (read as written, no zone applied).
+  TIMESTAMP: (a, v) => a.appendTimestamp(new DuckDBTimestampValue(BigInt(Date.parse(`${String(v)}Z`)) * 1000n)),
   // An ISO 8601 instant, e.g. 2024-03-05T09:15:00.000Z.
   TIMESTAMPTZ: (a, v) => a.appendTimestampTZ(new DuckDBTimestampTZValue(BigInt(Date.parse(String(v))) * 1000n)),
   'VARCHAR[]': (a, v) => a.appendList(v as readonly string[], VARCHAR_LIST),

@@ -12,7 +12,7 @@ import { serveCommand } from './serve.ts';
 
 export async function startCommand(ctx: CommandContext, out: Console): Promise<void> {
   const demo = ctx.config.demo;
-  const usesDemo = ctx.config.sources.some((s) => 'path' in s && (s.path === demo.dir || s.path.startsWith(demo.dir + sep)));
+  const usesDemo = ctx.config.sources.some((s) => 'path' in s && s.path !== undefined && (s.path === demo.dir || s.path.startsWith(demo.dir + sep)));
   if (usesDemo && !existsSync(demo.dir)) {
     out.info(`Generating demo sources (${demo.patients} patients, seed ${demo.seed}) into ${demo.dir} …`);
     await generateCommand({ patients: demo.patients, seed: demo.seed, out: demo.dir }, out);

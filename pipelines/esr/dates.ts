@@ -14,11 +14,26 @@ function isCalendarDate(year: number, month: number, day: number): boolean {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
+const DATE = /^(\d{4})(\d{2})(\d{2})$/;
+const TIMESTAMP = /^(\d{4})(\d{2})(\d{2}) (\d{2})(\d{2})(\d{2})$/;
+
+/** Whether text is a real `yyyyMMdd` date; the reader's per-field check, so it allocates nothing on success. */
+export function isEsrDate(text: string): boolean {
+  const match = DATE.exec(text);
+  return match !== null && isCalendarDate(Number(match[1]), Number(match[2]), Number(match[3]));
+}
+
+/** Whether text is a real `yyyyMMdd HHmmss` timestamp. */
+export function isEsrTimestamp(text: string): boolean {
+  const match = TIMESTAMP.exec(text);
+  return match !== null && isCalendarDate(Number(match[1]), Number(match[2]), Number(match[3])) && Number(match[4]) <= 23 && Number(match[5]) <= 59 && Number(match[6]) <= 59;
+}
+
 /** `'20240131'` → `'2024-01-31'`; empty → null; anything else throws (`esr.bad-date`). */
 export function parseEsrDate(text: string | null | undefined, field?: string): string | null {
   if (text === null || text === undefined || text === '') return null;
-  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(text);
-  if (!match || !isCalendarDate(Number(match[1]), Number(match[2]), Number(match[3]))) {
+  const match = DATE.exec(text);
+  if (!match || !isEsrDate(text)) {
     throw invalid('esr.bad-date', 'date: expected yyyyMMdd, a real calendar date', field);
   }
   return `${match[1]}-${match[2]}-${match[3]}`;
@@ -27,14 +42,8 @@ export function parseEsrDate(text: string | null | undefined, field?: string): s
 /** `'20240131 235959'` → `'2024-01-31T23:59:59'`; empty → null; anything else throws (`esr.bad-timestamp`). */
 export function parseEsrTimestamp(text: string | null | undefined, field?: string): string | null {
   if (text === null || text === undefined || text === '') return null;
-  const match = /^(\d{4})(\d{2})(\d{2}) (\d{2})(\d{2})(\d{2})$/.exec(text);
-  const valid =
-    match !== null &&
-    isCalendarDate(Number(match[1]), Number(match[2]), Number(match[3])) &&
-    Number(match[4]) <= 23 &&
-    Number(match[5]) <= 59 &&
-    Number(match[6]) <= 59;
-  if (!valid || match === null) {
+  const match = TIMESTAMP.exec(text);
+  if (match === null || !isEsrTimestamp(text)) {
     throw invalid('esr.bad-timestamp', 'timestamp: expected yyyyMMdd HHmmss, a real date and time', field);
   }
   return `${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}`;

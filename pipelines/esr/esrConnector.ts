@@ -1,91 +1,212 @@
-// The `esr` source kind (local folder mode): ESR Generic Outbound files matching a pattern, landed in
-// file-sequence order into one raw dataset per record family (person, assignment, position, …).
-// A record with the wrong field count is quarantined with its line; a file whose TRL count does not
-// match its lines is quarantined whole and nothing of it lands, as the GO spec requires.
+// The `esr` source kind: ESR Generic Outbound files from a local folder or an SFTP inbox, landed in
+// file-sequence order into one raw dataset per record family (person, assignment, position, …) plus
+// `header` (one row per file). Records are read and checked by csv-parse in JavaScript (goFile.ts),
+// staged per record type and typed by DuckDB while the file is still being read (recordSpool.ts).
+//
+// What is refused, and how:
+// - A record with the wrong field count or a bad date/number is quarantined with its line and field.
+// - A file whose TRL count does not match its lines, whose HDR names another VPD than its file name,
+//   or whose sequence number was already applied by another file (a repeat), is quarantined whole:
+//   nothing of it lands. The same bytes again are skipped by the run before they get here.
+// - A sequence gap (files missing in between) is recorded as a reconciliation on the file, which
+//   still lands: the models apply files in sequence order, so a late file still lands in its place.
 
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { CarelakeError, fileSystemError } from '../../core/errors.ts';
-import type { ConnectorFactory } from '../connectors/connector.ts';
-import type { Reconciliation, SourceFile } from '../landing/fileLanding.ts';
+import type { Connector, ConnectorFactory } from '../connectors/connector.ts';
+import type { FileLanding, Reconciliation, SourceFile } from '../landing/fileLanding.ts';
 import { describeLocalFile } from '../landing/localFiles.ts';
 import type { RawDatasetSchema } from '../landing/rawDataset.ts';
-import { parseEsrGoFileName } from './fileName.ts';
-import { readEsrGoFile } from './goFile.ts';
+import { SerialTasks } from '../landing/serialTasks.ts';
+import { SftpInbox } from '../sftp/sftpInbox.ts';
+import { ESR_HEADER, esrDatasets, headerRowSql, recordRowsSql } from './esrDatasets.ts';
+import { parseEsrGoFileName, type EsrGoFileName } from './fileName.ts';
+import { checkEsrSequence } from './fileSequence.ts';
+import { readEsrGoFile, type EsrHeaderEvent } from './goFile.ts';
 import { esrGoV1Layout, parseEsrLayout, type EsrLayout } from './layout.ts';
+import { EsrRecordSpool } from './recordSpool.ts';
 
-export const esrConnector: ConnectorFactory<'esr'> = (source) => {
-  let datasets: Map<string, RawDatasetSchema> | null = null;
-  let layout: EsrLayout | null = null;
+/** Records per staged part: DuckDB types one part while the next is read. */
+export const ESR_PART_RECORDS = 200_000;
 
-  return {
-    async listFiles(): Promise<SourceFile[]> {
-      layout = await loadLayout(source.layout, source.name);
-      datasets = esrDatasets(layout);
-      let names: string[];
-      try {
-        if (!(await stat(source.path)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-        names = await readdir(source.path);
-      } catch (err) {
-        throw fileSystemError(`read the folder of source '${source.name}',`, source.path, err);
+export { esrDatasets };
+
+export function makeEsrConnector(partRecords = ESR_PART_RECORDS): ConnectorFactory<'esr'> {
+  return (source, ctx) => {
+    let loaded: { layout: EsrLayout; datasets: Map<string, RawDatasetSchema> } | null = null;
+    const prepare = async () => {
+      if (loaded === null) {
+        const layout = await loadLayout(source.layout, source.name);
+        loaded = { layout, datasets: esrDatasets(layout) };
       }
-      const matches = picomatch(source.pattern);
-      const ordered = names.filter((n) => matches(n)).sort(bySequence);
-      const files: SourceFile[] = [];
-      for (const name of ordered) files.push(await describeLocalFile(join(source.path, name)));
-      return files;
-    },
+      return loaded;
+    };
+    const inbox = source.sftp ? new SftpInbox({ source: source.name, settings: source.sftp, layout: ctx.layout, logger: ctx.logger, state: ctx.state, order: bySequence }) : null;
 
-    async land(file, landing): Promise<Reconciliation[]> {
-      if (!layout || !datasets) throw new Error('land() called before listFiles()');
-      const name = file.location.split('/').pop() ?? file.location;
-      try {
-        parseEsrGoFileName(name);
-      } catch (err) {
-        landing.rejectWholeFile((err as Error).message, 0, 'file name');
-        return [];
-      }
-      let records = 0;
-      let trailer: Reconciliation | null = null;
-      for await (const event of readEsrGoFile(createReadStream(file.location), name, layout)) {
-        if (event.type === 'record') {
-          records++;
-          const schema = datasets.get(event.dataset)!;
-          const values = schema.columns.map((c) => (c.name === 'record_type' ? event.recordType : c.name === 'action' ? event.action : (event.values[c.name] ?? null)));
-          await landing.append(schema, event.line, event.raw, values);
-        } else if (event.type === 'reject') {
-          records++;
-          await landing.reject({ record: event.line === null ? '(end of file)' : `line ${event.line}`, field: event.field, reason: `${event.code}: ${event.message}`, original: event.raw });
-        } else if (event.type === 'trailer' && !event.ok) {
-          trailer = { what: `TRL record count in ${name}`, declared: event.declared, actual: event.actual };
+    const connector: Connector = {
+      remote: inbox !== null,
+
+      async listFiles(): Promise<SourceFile[]> {
+        await prepare();
+        if (inbox !== null) {
+          const files: SourceFile[] = [];
+          for await (const file of inbox.files()) files.push(file);
+          return files;
+        }
+        return listLocalFiles(source.path!, source.pattern, source.name);
+      },
+
+      async land(file, landing): Promise<Reconciliation[]> {
+        const { layout, datasets } = await prepare();
+        const name = file.location.split('/').pop() ?? file.location;
+        let fileName: EsrGoFileName;
+        try {
+          fileName = parseEsrGoFileName(name);
+        } catch (err) {
+          landing.rejectWholeFile((err as Error).message, 0, 'file name');
+          return [];
+        }
+        const sequence = checkEsrSequence(fileName, ctx.state.landedLocations());
+        const refused =
+          sequence.status === 'repeat'
+            ? `${name} repeats file sequence ${sequence.sequence} of VPD ${fileName.vpd}, already applied from ${sequence.appliedAs}; a sequence is never applied twice`
+            : null;
+        const reconciliation: Reconciliation[] = [];
+        if (sequence.status === 'gap') {
+          reconciliation.push({ what: `GO file sequence of VPD ${fileName.vpd} (${name})`, declared: sequence.expected, actual: sequence.sequence });
+          ctx.logger.warn({ source: source.name, file: name, expected: sequence.expected, sequence: sequence.sequence }, 'ESR file sequence gap: files are missing; ask ESR to re-send them');
+        } else if (sequence.status === 'late') {
+          ctx.logger.info({ source: source.name, file: name, sequence: sequence.sequence }, 'ESR file fills an earlier sequence gap');
+        }
+
+        const staged = await stageRecords(file, name, layout, datasets, landing, refused === null, partRecords);
+        if (refused !== null) {
+          landing.rejectWholeFile(refused, staged.records, 'file sequence');
+          return reconciliation;
+        }
+        if (staged.problem !== null) {
+          landing.rejectWholeFile(staged.problem.reason, staged.records, staged.problem.field);
+          return [...reconciliation, ...staged.reconciliation];
+        }
+        if (staged.header !== null && staged.lines !== null) {
+          await landing.landRows(ESR_HEADER, headerRowSql(fileName, staged.header.fields, staged.header.line, staged.header.raw, staged.lines), { derived: true });
+        }
+        return reconciliation;
+      },
+    };
+    if (inbox !== null) {
+      connector.streamFiles = () => inbox.files();
+      connector.finish = (run) => inbox.finish(run);
+    }
+    return connector;
+  };
+}
+
+export const esrConnector: ConnectorFactory<'esr'> = makeEsrConnector();
+
+interface StagedFile {
+  records: number;
+  header: EsrHeaderEvent | null;
+  /** Lines up to and including TRL, when the trailer reconciled. */
+  lines: number | null;
+  /** Why the whole file must be quarantined, if it must. */
+  problem: { reason: string; field: string } | null;
+  reconciliation: Reconciliation[];
+}
+
+/**
+ * Reads the file, quarantining bad records and (when `stage`) staging good ones per record type; parts
+ * are typed and written by DuckDB in the background. With `stage` false records are only counted.
+ */
+async function stageRecords(
+  file: SourceFile,
+  name: string,
+  layout: EsrLayout,
+  datasets: Map<string, RawDatasetSchema>,
+  landing: FileLanding,
+  stage: boolean,
+  partRecords: number,
+): Promise<StagedFile> {
+  const fileName = parseEsrGoFileName(name);
+  const tasks = new SerialTasks();
+  const spools = new Map<string, EsrRecordSpool>();
+  const dir = stage ? await landing.scratchDir() : null;
+  const result: StagedFile = { records: 0, header: null, lines: null, problem: null, reconciliation: [] };
+
+  const landSpool = (recordType: string, spool: EsrRecordSpool) => {
+    spools.delete(recordType);
+    const record = layout.recordTypes[recordType]!;
+    const schema = datasets.get(record.dataset)!;
+    tasks.add(
+      async () => {
+        await spool.close();
+        await landing.landRows(schema, recordRowsSql(schema, record, spool.readSql()));
+        await rm(spool.path, { force: true });
+      },
+      () => spool.close(),
+    );
+  };
+
+  try {
+    for await (const event of readEsrGoFile(createReadStream(file.localPath ?? file.location), name, layout)) {
+      if (event.type === 'record') {
+        result.records++;
+        if (!stage) continue;
+        if (!EsrRecordSpool.canStage(event.raw)) {
+          await landing.reject({ record: `line ${event.line}`, reason: `esr.control-characters: ${name} line ${event.line}: the ${event.recordType} record holds both CR and VT control characters`, original: event.raw });
+          continue;
+        }
+        let spool = spools.get(event.recordType);
+        if (spool === undefined) {
+          spool = await EsrRecordSpool.create(join(dir!, `${event.recordType}-${tasks.started}.txt`), layout.recordTypes[event.recordType]!);
+          spools.set(event.recordType, spool);
+        }
+        await spool.add(event.line, event.raw);
+        if (spool.records >= partRecords) landSpool(event.recordType, spool);
+      } else if (event.type === 'reject') {
+        result.records++;
+        if (stage) await landing.reject({ record: event.line === null ? '(end of file)' : `line ${event.line}`, field: event.field, reason: `${event.code}: ${event.message}`, original: event.raw });
+      } else if (event.type === 'header') {
+        result.header = event;
+        if (event.fields.vpd !== fileName.vpd) {
+          result.problem ??= { reason: `${name}: HDR names VPD ${event.fields.vpd} but the file name says ${fileName.vpd}`, field: 'HDR vpd' };
+        }
+      } else if (event.type === 'trailer') {
+        if (event.ok) result.lines = event.actual;
+        else {
+          const reason = event.declared === null ? `${name} has no valid TRL trailer, so its completeness cannot be checked` : `TRL declares ${event.declared} lines but the file has ${event.actual}`;
+          result.problem ??= { reason, field: 'TRL' };
+          result.reconciliation.push({ what: `TRL record count in ${name}`, declared: event.declared, actual: event.actual });
         }
       }
-      if (trailer) {
-        const reason = trailer.declared === null ? `${name} has no TRL trailer, so its completeness cannot be checked` : `TRL declares ${trailer.declared} lines but the file has ${trailer.actual}`;
-        landing.rejectWholeFile(reason, records, 'TRL');
-        return [trailer];
-      }
-      return [];
-    },
-  };
-};
-
-/** One dataset per record family: record type, action, then the upsert layout's columns. */
-export function esrDatasets(layout: EsrLayout): Map<string, RawDatasetSchema> {
-  const byDataset = new Map<string, string[]>();
-  for (const record of Object.values(layout.recordTypes)) {
-    const columns = byDataset.get(record.dataset) ?? [];
-    for (const c of record.columns) if (!columns.includes(c)) columns.push(c);
-    byDataset.set(record.dataset, columns);
+    }
+    if (stage && result.problem === null) {
+      for (const [recordType, spool] of [...spools]) landSpool(recordType, spool);
+      await tasks.finish();
+    }
+  } finally {
+    await tasks.settle();
+    for (const spool of spools.values()) await spool.close();
+    if (dir !== null) await rm(dir, { recursive: true, force: true });
   }
-  return new Map(
-    [...byDataset].map(([dataset, columns]) => [
-      dataset,
-      { dataset, columns: [{ name: 'record_type', type: 'VARCHAR' }, { name: 'action', type: 'VARCHAR' }, ...columns.map((name) => ({ name, type: 'VARCHAR' as const }))] },
-    ]),
-  );
+  return result;
+}
+
+async function listLocalFiles(path: string, pattern: string, source: string): Promise<SourceFile[]> {
+  let names: string[];
+  try {
+    if (!(await stat(path)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    names = await readdir(path);
+  } catch (err) {
+    throw fileSystemError(`read the folder of source '${source}',`, path, err);
+  }
+  const matches = picomatch(pattern);
+  const files: SourceFile[] = [];
+  for (const name of names.filter((n) => matches(n)).sort(bySequence)) files.push(await describeLocalFile(join(path, name)));
+  return files;
 }
 
 /** A bundled layout by name (`esr-go-v1`), or a Trust's own layout file by path. */

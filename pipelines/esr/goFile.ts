@@ -1,12 +1,15 @@
 // Reads an ESR GO file as a stream of events — header, records, rejects, trailer — without holding the
 // file in memory. Splitting uses csv-parse (`~`-delimited, quoting off: ESR never quotes, and a stray
-// `"` in a name must stay data) so CRLF/LF handling and line counting are not hand-rolled. Values stay
-// text: `|` sub-fields (e.g. job name `StaffGroup|JobRole`) are left intact for the models to split.
+// `"` in a name must stay data) so CRLF/LF handling and line counting are not hand-rolled. Record events
+// carry the field texts as split (no per-record object: this loop is the landing's bottleneck); typed
+// fields (dates, timestamps, numbers, per the layout) are checked here so a bad one rejects its record,
+// and `esrRecordValues` reads them as values. `|` sub-fields are split by the consumer.
 //
 // What is checked, and how it is reported:
 // - HDR must come first and have 7 fields; records before it are rejected (`esr.before-header`).
 // - Every record needs exactly its layout's field count (`esr.field-count`, expected vs actual, file
-//   and line); unknown record types are rejected (`esr.unknown-record-type`).
+//   and line); unknown record types are rejected (`esr.unknown-record-type`); a date, timestamp or
+//   number field that is not one rejects the record, naming the field (`esr.bad-value`).
 // - TRL-1 must equal the number of lines up to and including the TRL line (its physical line number:
 //   blank lines count, as they are lines of the file). The trailer event says ok or not; a file with
 //   no TRL ends with a trailer event `{ line: null, declared: null, ok: false }` so the caller has one
@@ -18,8 +21,8 @@
 import { Readable, pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
 import { CarelakeError } from '../../core/errors.ts';
-import { parseEsrTimestamp } from './dates.ts';
-import type { EsrAction, EsrDataset, EsrLayout } from './layout.ts';
+import { isEsrDate, isEsrTimestamp, parseEsrDate, parseEsrTimestamp } from './dates.ts';
+import type { EsrAction, EsrDataset, EsrFieldType, EsrLayout, EsrRecordLayout } from './layout.ts';
 
 export interface EsrHeaderFields {
   file_name: string;
@@ -35,6 +38,8 @@ export interface EsrHeaderEvent {
   line: number;
   /** Raw text as in the file (timestamps `yyyyMMdd HHmmss`; use parseEsrTimestamp for ISO). */
   fields: EsrHeaderFields;
+  /** The HDR line as in the file. */
+  raw: string;
 }
 
 export interface EsrRecordEvent {
@@ -43,10 +48,14 @@ export interface EsrRecordEvent {
   recordType: string;
   action: EsrAction;
   dataset: EsrDataset;
-  /** Column → raw text; empty fields are null. */
-  values: Record<string, string | null>;
+  /** Field texts after the record type, in layout column order; '' is an empty field. */
+  fields: readonly string[];
+  /** The line as in the file, without its line break. */
   raw: string;
 }
+
+/** A field's value: text, ISO date or local timestamp text, number, or sub-fields; empty is null. */
+export type EsrValue = string | number | readonly string[] | null;
 
 export type EsrRejectCode =
   | 'esr.before-header'
@@ -54,6 +63,7 @@ export type EsrRejectCode =
   | 'esr.bad-header'
   | 'esr.unknown-record-type'
   | 'esr.field-count'
+  | 'esr.bad-value'
   | 'esr.after-trailer'
   | 'esr.missing-header';
 
@@ -193,12 +203,14 @@ export async function* readEsrGoFile(
         );
         continue;
       }
-      const values: Record<string, string | null> = {};
-      recordLayout.columns.forEach((column, index) => {
-        const value = record[index + 1] ?? '';
-        values[column] = value === '' ? null : value;
-      });
-      yield { type: 'record', line, recordType, action: recordLayout.action, dataset: recordLayout.dataset, values, raw };
+      const fields = record.slice(1);
+      const bad = firstBadField(recordLayout, fields);
+      if (bad !== null) {
+        const column = recordLayout.columns[bad]!;
+        yield reject('esr.bad-value', `${at(line)}: ${recordType} field ${bad + 1} (${column.name}) is not ${FIELD_TYPE_TEXT[column.type]}`, column.name);
+        continue;
+      }
+      yield { type: 'record', line, recordType, action: recordLayout.action, dataset: recordLayout.dataset, fields, raw };
     }
   } catch (err) {
     throw translateParseError(err, fileName);
@@ -225,6 +237,51 @@ export async function* readEsrGoFile(
       message: `${fileName}: the file ends at line ${lastLine} without a TRL trailer line; it may be truncated`,
     };
   }
+}
+
+const NUMBER = /^-?(\d+\.?\d*|\.\d+)$/;
+
+const FIELD_CHECKS: Record<EsrFieldType, ((text: string) => boolean) | null> = {
+  text: null,
+  subfields: null,
+  date: isEsrDate,
+  timestamp: isEsrTimestamp,
+  number: (text) => NUMBER.test(text),
+};
+
+const FIELD_TYPE_TEXT: Record<EsrFieldType, string> = {
+  text: 'text',
+  subfields: 'text',
+  date: 'a yyyyMMdd date',
+  timestamp: 'a yyyyMMdd HHmmss timestamp',
+  number: 'a number',
+};
+
+/** The index of the first non-empty typed field whose text is not of its type, or null. */
+function firstBadField(layout: EsrRecordLayout, fields: readonly string[]): number | null {
+  const columns = layout.columns;
+  for (let i = 0; i < columns.length; i++) {
+    const check = FIELD_CHECKS[columns[i]!.type];
+    const text = fields[i]!;
+    if (check !== null && text !== '' && !check(text)) return i;
+  }
+  return null;
+}
+
+/** One record's values by column name, read by type (a record event's fields have passed the checks). */
+export function esrRecordValues(layout: EsrRecordLayout, fields: readonly string[]): Record<string, EsrValue> {
+  const values: Record<string, EsrValue> = {};
+  layout.columns.forEach(({ name, type }, index) => {
+    const text = fields[index] ?? '';
+    values[name] =
+      text === '' ? null
+      : type === 'date' ? parseEsrDate(text, name)
+      : type === 'timestamp' ? parseEsrTimestamp(text, name)
+      : type === 'number' ? Number(text)
+      : type === 'subfields' ? text.split('|')
+      : text;
+  });
+  return values;
 }
 
 function* readHeader(
@@ -269,7 +326,7 @@ function* readHeader(
     for (const problem of problems) yield reject('esr.bad-header', `${where}: ${problem.message}`, problem.field);
     return;
   }
-  yield { type: 'header', line, fields };
+  yield { type: 'header', line, fields, raw: record.join(FIELD_SEPARATOR) };
 }
 
 function readTrailer(record: string[], line: number, where: string): EsrTrailerEvent {

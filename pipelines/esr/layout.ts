@@ -25,14 +25,23 @@ export type EsrAction = 'upsert' | 'delete';
 /** Record types the reader handles itself; a layout may not redefine them. */
 const RESERVED_RECORD_TYPES = new Set(['HDR', 'TRL']);
 
-const columnName = z
-  .string()
-  .regex(/^[a-z][a-z0-9_]*$/, 'column names must be snake_case: a lower-case letter, then letters, digits or _');
+// Checked in the layout's refinement rather than here, so one bad name does not hide other problems.
+const SNAKE_CASE = /^[a-z][a-z0-9_]*$/;
+
+/** How a field's text is read: validated by the reader, typed on landing. */
+export const ESR_FIELD_TYPES = ['text', 'date', 'timestamp', 'number', 'subfields'] as const;
+export type EsrFieldType = (typeof ESR_FIELD_TYPES)[number];
+
+/** A column is a bare name (text) or `{ name, type }`; both become `{ name, type }`. */
+const columnSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { name: value } : value),
+  z.strictObject({ name: z.string(), type: z.enum(ESR_FIELD_TYPES).default('text') }),
+);
 
 const recordLayoutSchema = z.strictObject({
   dataset: z.enum(ESR_DATASETS),
   action: z.enum(['upsert', 'delete']),
-  columns: z.array(columnName).min(1, 'a record type needs at least one column'),
+  columns: z.array(columnSchema).min(1, 'a record type needs at least one column'),
   /** True when the column list is our assumption rather than taken from the specification. */
   assumed: z.boolean().default(false),
   note: z.string().optional(),
@@ -61,17 +70,21 @@ const layoutSchema = z
         ctx.addIssue({ code: 'custom', path: [...path, 'columns'], message: `delete records carry exactly one field (the id), not ${record.columns.length}` });
       }
       const seen = new Set<string>();
-      record.columns.forEach((column, index) => {
-        if (seen.has(column)) {
-          ctx.addIssue({ code: 'custom', path: [...path, 'columns', index], message: `column '${column}' appears twice; name spare fields spare_1, spare_2, …` });
+      record.columns.forEach(({ name }, index) => {
+        if (!SNAKE_CASE.test(name)) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'columns', index], message: 'column names must be snake_case: a lower-case letter, then letters, digits or _' });
         }
-        seen.add(column);
+        if (seen.has(name)) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'columns', index], message: `column '${name}' appears twice; name spare fields spare_1, spare_2, …` });
+        }
+        seen.add(name);
       });
     }
   });
 
 export type EsrLayout = z.output<typeof layoutSchema>;
 export type EsrRecordLayout = z.output<typeof recordLayoutSchema>;
+export type EsrColumn = EsrRecordLayout['columns'][number];
 
 function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)), '');

@@ -16,10 +16,11 @@
 // the file and never carry key material: parser messages (which may quote the file) are not passed on.
 
 import { createPrivateKey, type KeyObject, type webcrypto } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { z } from 'zod';
 import { CarelakeError, fileSystemError } from '../../core/errors.ts';
+import { assertPrivateFile } from '../../core/privateFile.ts';
 
 export type ClientKeyAlgorithm = 'RS384' | 'ES384';
 
@@ -57,7 +58,7 @@ function keyError(file: string, message: string, hint?: string, cause?: unknown)
 }
 
 export async function loadClientKey(file: string, options: LoadClientKeyOptions): Promise<ClientKey> {
-  await checkPermissions(file);
+  await assertPrivateFile(file, 'SMART client key file', 'smart.key');
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -72,25 +73,6 @@ export async function loadClientKey(file: string, options: LoadClientKeyOptions)
     `SMART client key file ${file} is neither a JWK/JWKS (JSON) nor a PEM private key`,
     'provide a private JWK, a JWKS holding the private key, or a PKCS#8 PEM',
   );
-}
-
-async function checkPermissions(file: string): Promise<void> {
-  let mode: number;
-  try {
-    mode = (await stat(file)).mode;
-  } catch (err) {
-    throw fileSystemError('read the SMART client key', file, err);
-  }
-  // Windows reports synthetic modes; ACLs there are out of our reach.
-  if (process.platform === 'win32') return;
-  if ((mode & 0o077) !== 0) {
-    const octal = (mode & 0o777).toString(8).padStart(4, '0');
-    throw keyError(
-      file,
-      `SMART client key file ${file} is accessible by group or others (mode ${octal}); refusing to use a private key that is not private`,
-      `run: chmod 600 ${file}`,
-    );
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

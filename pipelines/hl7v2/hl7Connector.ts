@@ -11,9 +11,11 @@ import { rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { glob } from 'tinyglobby';
 import { CarelakeError, fileSystemError, toCarelakeError } from '../../core/errors.ts';
-import type { ConnectorFactory } from '../connectors/connector.ts';
+import type { Connector, ConnectorFactory } from '../connectors/connector.ts';
 import type { FileLanding, Reconciliation, SourceFile } from '../landing/fileLanding.ts';
 import { describeLocalFile } from '../landing/localFiles.ts';
+import { SerialTasks } from '../landing/serialTasks.ts';
+import { SftpInbox } from '../sftp/sftpInbox.ts';
 import { Hl7BatchReconciler } from './batch.ts';
 import { decodeHl7Message, hl7CharsetEncoding, type Hl7TextEncoding } from './charset.ts';
 import { splitHl7Stream, type RawHl7Message } from './fileSplitter.ts';
@@ -38,16 +40,26 @@ export const DEFAULT_HL7_PART_LIMITS: Hl7PartLimits = { chars: 32 << 20, message
 
 /** The connector; tests pass small part limits to cross part boundaries with a few messages. */
 export function makeHl7v2Connector(limits: Hl7PartLimits = DEFAULT_HL7_PART_LIMITS): ConnectorFactory<'hl7v2'> {
-  return (source, ctx) => ({
+  return (source, ctx) => {
+    const inbox = source.sftp ? new SftpInbox({ source: source.name, settings: source.sftp, layout: ctx.layout, logger: ctx.logger, state: ctx.state }) : null;
+    const connector: Connector = {
+    remote: inbox !== null,
+
     async listFiles(): Promise<SourceFile[]> {
-      const root = globRoot(source.path);
+      if (inbox !== null) {
+        const files: SourceFile[] = [];
+        for await (const file of inbox.files()) files.push(file);
+        return files;
+      }
+      const path = source.path!;
+      const root = globRoot(path);
       try {
         const info = await stat(root);
         if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
       } catch (err) {
         throw fileSystemError(`read the folder of source '${source.name}',`, root, err);
       }
-      const paths = (await glob(source.path, { absolute: true, onlyFiles: true, dot: false, followSymbolicLinks: true })).sort();
+      const paths = (await glob(path, { absolute: true, onlyFiles: true, dot: false, followSymbolicLinks: true })).sort();
       const files: SourceFile[] = [];
       for (const path of paths) files.push(await describeLocalFile(path));
       return files;
@@ -62,7 +74,7 @@ export function makeHl7v2Connector(limits: Hl7PartLimits = DEFAULT_HL7_PART_LIMI
       let spool = await Hl7MessageSpool.create(join(dir, 'part-0.txt'));
       try {
         await openMessageIndex(landing.db, ctx.layout, source.name, HL7_MESSAGES.dataset);
-        for await (const unit of splitHl7Stream(createReadStream(file.location, { highWaterMark: READ_CHUNK }))) {
+        for await (const unit of splitHl7Stream(createReadStream(file.localPath ?? file.location, { highWaterMark: READ_CHUNK }))) {
           reconciler.add(unit);
           if (unit.kind === 'garbage') {
             await landing.reject({ record: `offset ${unit.offset}`, reason: unit.reason, original: Buffer.from(unit.text, 'latin1') });
@@ -91,7 +103,13 @@ export function makeHl7v2Connector(limits: Hl7PartLimits = DEFAULT_HL7_PART_LIMI
       const report = reconciler.finish();
       return report.discrepancies.map((d) => ({ what: `${d.segment}-1 at offset ${d.offset} (${d.reason})`, declared: d.declared, actual: d.actual }));
     },
-  });
+    };
+    if (inbox !== null) {
+      connector.streamFiles = () => inbox.files();
+      connector.finish = (run) => inbox.finish(run);
+    }
+    return connector;
+  };
 }
 
 export const hl7v2Connector: ConnectorFactory<'hl7v2'> = makeHl7v2Connector();
@@ -149,14 +167,9 @@ function spoolRow(unit: RawHl7Message, message: ReadMessage, timezone: string): 
   };
 }
 
-/**
- * Lands staged parts one after another while the caller spools the next: DuckDB works on part n on
- * its own thread as JavaScript parses part n + 1. Each landed part joins the parts later ones are
- * checked against for duplicates.
- */
+/** Lands staged parts in the background, in order (SerialTasks); each landed part joins the parts later ones are checked against for duplicates. */
 class Hl7PartLander {
-  private chain: Promise<void> = Promise.resolve();
-  started = 0;
+  private readonly tasks = new SerialTasks();
 
   constructor(
     private readonly landing: FileLanding,
@@ -165,21 +178,20 @@ class Hl7PartLander {
     private readonly onReused: (messages: number) => void,
   ) {}
 
+  get started(): number {
+    return this.tasks.started;
+  }
+
   land(spool: Hl7MessageSpool): void {
-    this.started += 1;
-    const next = this.chain.then(() => this.landPart(spool));
-    // Failures surface from finish(); meanwhile a spool that will never be landed is closed.
-    next.catch(() => spool.close());
-    this.chain = next;
+    this.tasks.add(() => this.landPart(spool), () => spool.close());
   }
 
-  async finish(): Promise<void> {
-    await this.chain;
+  finish(): Promise<void> {
+    return this.tasks.finish();
   }
 
-  /** Waits for any part in flight, whatever its outcome (before scratch files are removed). */
-  async settle(): Promise<void> {
-    await this.chain.catch(() => undefined);
+  settle(): Promise<void> {
+    return this.tasks.settle();
   }
 
   private async landPart(spool: Hl7MessageSpool): Promise<void> {

@@ -256,9 +256,10 @@ export class Ledger {
     this.db.prepare(`DELETE FROM watermarks WHERE source = ? AND key = ?`).run(source, key);
   }
 
-  /** The final outcome of the file at this location, if any (URLs of one export job are unique). */
-  fileAt(source: string, location: string): FileRecord | undefined {
-    return this.db.prepare(`SELECT * FROM files WHERE source = ? AND location = ? AND status <> 'landing'`).get(source, location) as FileRecord | undefined;
+  /** The final outcome of the file at this location (and of this size, if given), if any (URLs of one export job are unique). */
+  fileAt(source: string, location: string, bytes?: number): FileRecord | undefined {
+    if (bytes === undefined) return this.db.prepare(`SELECT * FROM files WHERE source = ? AND location = ? AND status <> 'landing'`).get(source, location) as FileRecord | undefined;
+    return this.db.prepare(`SELECT * FROM files WHERE source = ? AND location = ? AND bytes = ? AND status <> 'landing'`).get(source, location, bytes) as FileRecord | undefined;
   }
 
   setWatermark(source: string, key: string, value: string, runId: string): void {

@@ -11,6 +11,10 @@ export interface SourceState {
   delete(key: string): void;
   /** A file at this location (path or URL) already has a final outcome for this source. */
   hasLanded(location: string): boolean;
+  /** Locations of this source's files whose records landed (not those quarantined whole). */
+  landedLocations(): string[];
+  /** A file of this size at this location already has a final outcome: the same file, seen before. */
+  hasFinalFile(location: string, bytes: number): boolean;
 }
 
 export class LedgerSourceState implements SourceState {
@@ -33,5 +37,16 @@ export class LedgerSourceState implements SourceState {
 
   hasLanded(location: string): boolean {
     return this.ledger().fileAt(this.source, location) !== undefined;
+  }
+
+  hasFinalFile(location: string, bytes: number): boolean {
+    return this.ledger().fileAt(this.source, location, bytes) !== undefined;
+  }
+
+  landedLocations(): string[] {
+    return this.ledger()
+      .files(this.source)
+      .filter((f) => f.status === 'landed')
+      .map((f) => f.location);
   }
 }

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { readEsrGoFile, type EsrEvent, type EsrRecordEvent, type EsrRejectEvent, type EsrTrailerEvent } from '../../../pipelines/esr/goFile.ts';
+import { esrRecordValues, readEsrGoFile, type EsrEvent, type EsrRecordEvent, type EsrRejectEvent, type EsrTrailerEvent } from '../../../pipelines/esr/goFile.ts';
 import { esrGoV1Layout } from '../../../pipelines/esr/layout.ts';
 
 const FILE = 'GO_431_EXP_GOF_20121113_00000001.DAT';
@@ -35,6 +35,7 @@ async function read(input: string | Uint8Array | (string | Uint8Array)[], option
 
 const records = (events: EsrEvent[]) => events.filter((event): event is EsrRecordEvent => event.type === 'record');
 const rejects = (events: EsrEvent[]) => events.filter((event): event is EsrRejectEvent => event.type === 'reject');
+const valuesOf = (event: EsrRecordEvent) => esrRecordValues(layout.recordTypes[event.recordType]!, event.fields);
 const trailer = (events: EsrEvent[]) => events.filter((event): event is EsrTrailerEvent => event.type === 'trailer');
 
 describe('readEsrGoFile', () => {
@@ -49,6 +50,7 @@ describe('readEsrGoFile', () => {
       type: 'header',
       line: 1,
       fields: { file_name: FILE, created_at: '20121113 101356', vpd: '431', previous_run_at: '20121013 161023', run_at: '20121113 000000', interface_version: '01' },
+      raw: HDR,
     });
     expect(records(events).map((event) => [event.recordType, event.dataset, event.action])).toEqual([
       ['ORA', 'organisation', 'upsert'],
@@ -64,24 +66,49 @@ describe('readEsrGoFile', () => {
     expect(rejects(events)).toEqual([]);
   });
 
-  it('maps values to the layout columns, empty fields to null, and keeps the raw line', async () => {
+  it('maps values to the layout columns by type, empty fields to null, and keeps the raw line', async () => {
     const [ora, poa, pra, asa] = records(await read(file(good)));
-    expect(ora!.values).toMatchObject({ org_id: '5001', org_name: 'Ward 7', nacs_code: 'RXX01', org_type: null });
-    expect(poa!.values).toMatchObject({ position_id: '6001', staff_group: 'Nursing and Midwifery Registered', job_role: 'Staff Nurse', occupation_code: 'N0A' });
-    expect(pra!.values).toMatchObject({ person_id: '1001', employee_number: '12345678', last_name: 'Synthetic', first_name: 'Alex', date_of_birth: null });
-    expect(Object.keys(pra!.values)).toHaveLength(44);
-    expect(asa!.values).toMatchObject({ person_id: '1001', assignment_id: '2001', fte: '0.8' });
+    expect(valuesOf(ora!)).toMatchObject({ org_id: '5001', org_name: 'Ward 7', nacs_code: 'RXX01', org_type: null });
+    expect(valuesOf(poa!)).toMatchObject({ position_id: '6001', staff_group: 'Nursing and Midwifery Registered', job_role: 'Staff Nurse', occupation_code: 'N0A' });
+    expect(valuesOf(pra!)).toMatchObject({ person_id: '1001', employee_number: '12345678', last_name: 'Synthetic', first_name: 'Alex', date_of_birth: null });
+    expect(Object.keys(valuesOf(pra!))).toHaveLength(44);
+    expect(valuesOf(asa!)).toMatchObject({ person_id: '1001', assignment_id: '2001', fte: 0.8 });
     expect(pra!.raw).toBe(PRA);
   });
 
-  it('leaves | sub-fields intact for the models to split', async () => {
+  it('splits | sub-fields (job name: staff group | job role)', async () => {
     const asa = records(await read(file(good))).find((event) => event.recordType === 'ASA');
-    expect(asa!.values['job_name']).toBe('Nursing and Midwifery Registered|Staff Nurse');
+    expect(valuesOf(asa!)['job_name']).toEqual(['Nursing and Midwifery Registered', 'Staff Nurse']);
+  });
+
+  it('reads dates and timestamps as ISO text', async () => {
+    const text = line('PRA', 44, { 1: '1001', 13: '19800229', 16: '20240101', 38: '20240102 235959' });
+    const [pra] = records(await read(file([HDR, text, 'TRL~3'])));
+    expect(valuesOf(pra!)).toMatchObject({ date_of_birth: '1980-02-29', hire_date: '2024-01-01', last_update_at: '2024-01-02T23:59:59' });
+  });
+
+  it.each<{ description: string; set: Record<number, string>; field: string; position: number; what: string }>([
+    { description: 'a date that is not a calendar date', set: { 16: '20230229' }, field: 'hire_date', position: 16, what: 'a yyyyMMdd date' },
+    { description: 'a date with separators', set: { 13: '1980-02-29' }, field: 'date_of_birth', position: 13, what: 'a yyyyMMdd date' },
+    { description: 'a timestamp at hour 24', set: { 38: '20240102 240000' }, field: 'last_update_at', position: 38, what: 'a yyyyMMdd HHmmss timestamp' },
+  ])('rejects a record with $description, naming line and field but not the value', async ({ set, field, position, what }) => {
+    const text = line('PRA', 44, { 1: '1001', ...set });
+    const events = await read(file([HDR, PRA, text, 'TRL~4']));
+    expect(records(events)).toHaveLength(1);
+    const [reject] = rejects(events);
+    expect(reject).toMatchObject({ line: 3, code: 'esr.bad-value', recordType: 'PRA', field });
+    expect(reject!.message).toBe(`${FILE} line 3: PRA field ${position} (${field}) is not ${what}`);
+    for (const value of Object.values(set)) expect(reject!.message).not.toContain(value);
+  });
+
+  it('rejects a number field that is not a number', async () => {
+    const events = await read(file([HDR, line('ASA', 50, { 1: '1001', 2: '2001', 25: '0,8' }), 'TRL~3']));
+    expect(rejects(events)[0]).toMatchObject({ line: 2, code: 'esr.bad-value', field: 'fte' });
   });
 
   it('reads delete records as the id alone', async () => {
     const deletes = records(await read(file(good))).filter((event) => event.action === 'delete');
-    expect(deletes.map((event) => event.values)).toEqual([{ person_id: '1002' }, { assignment_id: '2002' }]);
+    expect(deletes.map(valuesOf)).toEqual([{ person_id: '1002' }, { assignment_id: '2002' }]);
   });
 
   const endings = [
@@ -176,7 +203,7 @@ describe('readEsrGoFile', () => {
   it('decodes latin1 files when asked', async () => {
     const data = Buffer.from(file([HDR, line('ORA', 15, { 1: '5001', 2: 'Caf\u00e9 Ward' }), 'TRL~3']), 'latin1');
     const [ora] = records(await read(data, { encoding: 'latin1' }));
-    expect(ora!.values['org_name']).toBe('Café Ward');
+    expect(valuesOf(ora!)['org_name']).toBe('Café Ward');
   });
 
   it('stops cleanly when the consumer stops early', async () => {

@@ -23,13 +23,25 @@ describe('the built-in esr-go-v1 layout', () => {
   it.each(['ORD', 'POD', 'PRD', 'ASD', 'COD', 'LCD', 'PHD', 'ADD', 'VHD'])('gives delete record %s exactly one field, the id', (recordType) => {
     expect(layout.recordTypes[recordType]).toMatchObject({ action: 'delete' });
     expect(layout.recordTypes[recordType]!.columns).toHaveLength(1);
-    expect(layout.recordTypes[recordType]!.columns[0]).toMatch(/_id$/);
+    expect(layout.recordTypes[recordType]!.columns[0]!.name).toMatch(/_id$/);
   });
 
   it('names the columns the curated layer needs', () => {
-    expect(layout.recordTypes['ASA']!.columns).toEqual(expect.arrayContaining(['job_name', 'fte', 'org_id', 'position_id']));
-    expect(layout.recordTypes['POA']!.columns).toEqual(expect.arrayContaining(['staff_group', 'job_role', 'occupation_code']));
-    expect(layout.recordTypes['PRA']!.columns.slice(0, 4)).toEqual(['person_id', 'effective_start_date', 'effective_end_date', 'employee_number']);
+    const names = (recordType: string) => layout.recordTypes[recordType]!.columns.map((c) => c.name);
+    expect(names('ASA')).toEqual(expect.arrayContaining(['job_name', 'fte', 'org_id', 'position_id']));
+    expect(names('POA')).toEqual(expect.arrayContaining(['staff_group', 'job_role', 'occupation_code']));
+    expect(names('PRA').slice(0, 4)).toEqual(['person_id', 'effective_start_date', 'effective_end_date', 'employee_number']);
+  });
+
+  it('types the fields the models compute with', () => {
+    const typeOf = (recordType: string, name: string) => layout.recordTypes[recordType]!.columns.find((c) => c.name === name)?.type;
+    expect([typeOf('ASA', 'fte'), typeOf('ASA', 'effective_start_date'), typeOf('ASA', 'last_update_at'), typeOf('ASA', 'job_name'), typeOf('PRA', 'employee_number')]).toEqual([
+      'number',
+      'date',
+      'timestamp',
+      'subfields',
+      'text',
+    ]);
   });
 });
 
@@ -37,7 +49,22 @@ describe('parseEsrLayout', () => {
   const base = { id: 'trust-x', recordTypes: { PRA: { dataset: 'person', action: 'upsert', columns: ['person_id', 'spare_1'] } } };
 
   it('accepts a minimal Trust layout and defaults assumed to false', () => {
-    expect(parseEsrLayout(base, 'trust-x.json').recordTypes['PRA']).toEqual({ dataset: 'person', action: 'upsert', columns: ['person_id', 'spare_1'], assumed: false });
+    expect(parseEsrLayout(base, 'trust-x.json').recordTypes['PRA']).toEqual({
+      dataset: 'person',
+      action: 'upsert',
+      columns: [
+        { name: 'person_id', type: 'text' },
+        { name: 'spare_1', type: 'text' },
+      ],
+      assumed: false,
+    });
+  });
+
+  it('reads typed columns and refuses an unknown type', () => {
+    const typed = { id: 'x', recordTypes: { PRA: { dataset: 'person', action: 'upsert', columns: ['person_id', { name: 'hire_date', type: 'date' }] } } };
+    expect(parseEsrLayout(typed, 'x.json').recordTypes['PRA']!.columns[1]).toEqual({ name: 'hire_date', type: 'date' });
+    const bad = { id: 'x', recordTypes: { PRA: { dataset: 'person', action: 'upsert', columns: [{ name: 'hire_date', type: 'datetime' }] } } };
+    expect(() => parseEsrLayout(bad, 'x.json')).toThrow(/recordTypes\.PRA\.columns\[0\]\.type/);
   });
 
   const invalid: { description: string; json: unknown; problems: string[] }[] = [
