@@ -198,7 +198,9 @@ export class SftpInbox {
 
   /** Runs `work` on an idle connection (or a new one); a connection that failed is closed, not reused. */
   private async withSession<T>(work: (session: SftpSession) => Promise<T>): Promise<T> {
-    const session = this.idle.pop() ?? (await this.connect());
+    let session = this.idle.pop();
+    while (session !== undefined && !session.alive) session = this.idle.pop();
+    session ??= await this.connect();
     try {
       const result = await work(session);
       this.idle.push(session);

@@ -55,15 +55,27 @@ export function isRetryableSftpError(err: unknown): boolean {
 }
 
 export class SftpSession {
+  /** Set when the server closed the connection; such a session is not reused. */
+  private dropped = false;
+
   private constructor(
     private readonly client: SftpClient,
     readonly label: string,
   ) {}
 
+  get alive(): boolean {
+    return !this.dropped;
+  }
+
   /** `label` names the server in messages: user@host:port. */
   static async open(settings: SftpSettings, credentials: SftpCredentials): Promise<SftpSession> {
     const label = sftpServerLabel(settings);
-    const client = new SftpClient(label);
+    let session: SftpSession | null = null;
+    const drop = () => {
+      if (session) session.dropped = true;
+    };
+    // The library's default global listeners print to the console; a drop is handled by the next call failing.
+    const client = new SftpClient(label, { error: drop, end: drop, close: drop });
     const hostKey = pinnedHostKey(settings.hostKeySha256);
     try {
       await client.connect({
@@ -91,7 +103,8 @@ export class SftpSession {
       }
       throw translate(err, label, 'connect');
     }
-    return new SftpSession(client, label);
+    session = new SftpSession(client, label);
+    return session;
   }
 
   /** Regular files in `dir` (directories, links and specials are not offered). */

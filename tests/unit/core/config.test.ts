@@ -3,6 +3,8 @@ import { parseConfig, DEFAULT_CONFIG_YAML } from '../../../core/config.ts';
 import { CarelakeError } from '../../../core/errors.ts';
 
 const origin = { file: '/project/carelake.yml', baseDir: '/project' };
+const HOST_KEY = 'SHA256:' + 'A'.repeat(43);
+const SFTP = `{ host: sftp.example.nhs.uk, username: trust123, privateKeyFile: ./secrets/esr_ed25519, hostKeySha256: "${HOST_KEY}", remoteDir: /outbound, pattern: "GO_*.DAT" }`;
 
 describe('parseConfig', () => {
   it('accepts the embedded default and makes paths absolute against the config folder', () => {
@@ -17,9 +19,22 @@ describe('parseConfig', () => {
     expect(config.serve).toEqual({ host: '127.0.0.1', port: 8080 });
   });
 
+  it('reads an sftp block with its defaults and resolves the key file against the config folder', () => {
+    const config = parseConfig(`sources:\n  - { name: esr, kind: esr, sftp: ${SFTP} }`, origin);
+    expect(config.sources[0]).toMatchObject({
+      kind: 'esr',
+      sftp: { port: 22, privateKeyFile: '/project/secrets/esr_ed25519', hostKeySha256: HOST_KEY, stableSeconds: 30, afterDownload: 'leave', concurrency: 2, passphraseEnv: 'CARELAKE_SFTP_PASSPHRASE' },
+    });
+    expect('path' in config.sources[0]! ? config.sources[0].path : undefined).toBeUndefined();
+  });
+
   const bad: { description: string; yaml: string; expected: RegExp[] }[] = [
     { description: 'an unknown source kind names the key and the kinds', yaml: 'sources:\n  - { name: a, kind: ftp, path: x }', expected: [/sources\[0\]/, /fhir-bulk-files \| hl7v2 \| esr/, /"ftp"/] },
-    { description: 'a missing path names the key', yaml: 'sources:\n  - { name: a, kind: hl7v2 }', expected: [/sources\[0\]\.path: expected string, got nothing/] },
+    { description: 'a file source with neither path nor sftp', yaml: 'sources:\n  - { name: a, kind: hl7v2 }', expected: [/sources\[0\]\.path: give either 'path' \(local files\) or 'sftp'/] },
+    { description: 'an esr source with both path and sftp', yaml: `sources:\n  - { name: a, kind: esr, path: x, sftp: ${SFTP} }`, expected: [/sources\[0\]\.path: give either 'path' \(a local folder\) or 'sftp'/] },
+    { description: 'an sftp block without a pinned host key', yaml: `sources:\n  - { name: a, kind: esr, sftp: ${SFTP.replace(/hostKeySha256: [^,]+, /, '')} }`, expected: [/sources\[0\]\.sftp\.hostKeySha256: expected string, got nothing/] },
+    { description: 'an sftp host key in the wrong form', yaml: `sources:\n  - { name: a, kind: esr, sftp: ${SFTP.replace(/SHA256:[^"]+/, 'MD5:aa:bb')} }`, expected: [/sftp\.hostKeySha256: SHA256: followed by 43 base64 characters/] },
+    { description: 'an unknown afterDownload', yaml: `sources:\n  - { name: a, kind: esr, sftp: ${SFTP.replace('}', ', afterDownload: archive }')} }`, expected: [/sftp\.afterDownload/] },
     { description: 'a port of the wrong type', yaml: 'serve: { port: "eighty" }', expected: [/serve\.port: expected number, got "eighty"/] },
     { description: 'an unknown top-level key', yaml: 'lakes: ./x', expected: [/unknown key 'lakes'/] },
     { description: 'an unknown suppression scheme', yaml: 'governance: { suppression: none }', expected: [/governance\.suppression: expected one of "hes" \| "opensafely" \| "ons", got "none"/] },
