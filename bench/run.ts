@@ -2,6 +2,7 @@
 // its ratio against a baseline measured in the same run. Sizes are named constants in each bench.
 
 import { benchBulkExport } from './bulkExport.bench.ts';
+import { benchEsr } from './esr.bench.ts';
 import { benchGenerate } from './generate.bench.ts';
 import { benchHl7 } from './hl7.bench.ts';
 import { benchLanding } from './landing.bench.ts';
@@ -11,6 +12,7 @@ const benches: [string, () => Promise<void>][] = [
   ['FHIR NDJSON landing', benchLanding],
   ['FHIR Bulk Data export', benchBulkExport],
   ['HL7 v2 parse and land', benchHl7],
+  ['ESR GO parse and land', benchEsr],
 ];
 
 const only = process.argv.slice(2);

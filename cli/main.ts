@@ -10,6 +10,7 @@ import { initCommand } from './commands/init.ts';
 import { queryCommand } from './commands/query.ts';
 import { runCommand } from './commands/run.ts';
 import { serveCommand } from './commands/serve.ts';
+import { sftpHostKeyCommand } from './commands/sftpHostKey.ts';
 import { startCommand } from './commands/start.ts';
 import { statusCommand } from './commands/status.ts';
 import { reportFailure, terminal } from './console.ts';
@@ -106,6 +107,16 @@ bulk
   .description('delete the job in flight on the server; the next run starts a new export')
   .action(async (source: string) => {
     await bulkCancelCommand(await commandContext(globals()), source, out);
+  });
+
+const sftp = program.command('sftp').description('SFTP sources: pin the server');
+sftp
+  .command('host-key')
+  .argument('<host>', 'the SFTP server')
+  .option('--port <port>', 'its SSH port', integer, 22)
+  .description("print the server's host key fingerprint (for sftp.hostKeySha256) without logging in")
+  .action(async (host: string, opts: { port: number }) => {
+    await sftpHostKeyCommand(host, opts, out);
   });
 
 const hl7 = program.command('hl7').description('HL7 v2 files: look inside without landing them');

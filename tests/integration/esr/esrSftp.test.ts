@@ -3,11 +3,13 @@
 // survived, duplicates never landed twice, whole-file quarantine, sequence repeats and gaps, done
 // markers and afterDownload, and a private key others can read refused.
 
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, readdir, readFile, writeFile, appendFile } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sourceConfig, type SourceConfig } from '../../../core/config.ts';
@@ -214,6 +216,13 @@ describe('ESR over SFTP', () => {
     const error = await run(esrSource({ privateKeyFile: exposed })).catch((err: unknown) => err);
     expect((error as CarelakeError).code).toBe('sftp.key');
     expect((error as CarelakeError).message).toMatch(/mode 0644/);
+  });
+
+  it('prints the host key to pin with `carelake sftp host-key`, without logging in', async () => {
+    const bin = resolve(import.meta.dirname, '../../../bin/carelake.mjs');
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, 'sftp', 'host-key', server.host, '--port', String(server.port)], { cwd: root });
+    expect(stdout.trim()).toBe(server.hostKeySha256);
+    expect(stderr).toMatch(/Confirm the fingerprint with the server's operators/);
   });
 
   it('serves HL7 v2 sources too', async () => {
