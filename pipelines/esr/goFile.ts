@@ -111,7 +111,8 @@ function toRow(item: unknown): CsvRow {
   if (typeof item === 'object' && item !== null && 'record' in item && 'info' in item) {
     const { record, info } = item;
     if (Array.isArray(record) && typeof info === 'object' && info !== null && 'lines' in info && typeof info.lines === 'number') {
-      return { record: record.map(String), line: info.lines };
+      // csv-parse without `cast` yields strings only; copying the array per record would cost more than the checks.
+      return { record: record as string[], line: info.lines };
     }
   }
   throw new CarelakeError({ code: 'internal', kind: 'internal', message: 'csv-parse returned a row without record and info.lines' });
@@ -257,13 +258,22 @@ const FIELD_TYPE_TEXT: Record<EsrFieldType, string> = {
   number: 'a number',
 };
 
+/** Per record layout, the typed fields to check: their index and check (text fields need none). */
+const typedFields = new WeakMap<EsrRecordLayout, { index: number; check: (text: string) => boolean }[]>();
+
 /** The index of the first non-empty typed field whose text is not of its type, or null. */
 function firstBadField(layout: EsrRecordLayout, fields: readonly string[]): number | null {
-  const columns = layout.columns;
-  for (let i = 0; i < columns.length; i++) {
-    const check = FIELD_CHECKS[columns[i]!.type];
-    const text = fields[i]!;
-    if (check !== null && text !== '' && !check(text)) return i;
+  let checks = typedFields.get(layout);
+  if (checks === undefined) {
+    checks = layout.columns.flatMap((c, index) => {
+      const check = FIELD_CHECKS[c.type];
+      return check === null ? [] : [{ index, check }];
+    });
+    typedFields.set(layout, checks);
+  }
+  for (const { index, check } of checks) {
+    const text = fields[index]!;
+    if (text !== '' && !check(text)) return index;
   }
   return null;
 }
