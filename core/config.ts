@@ -147,8 +147,8 @@ export const sourceConfig = z.discriminatedUnion('kind', [
     path: ['patients'],
   }).refine((s) => s.level !== 'group' || s.groupId !== null, { message: 'level group needs a groupId', path: ['groupId'] }),
   fhirBulkFilesSource,
-  hl7v2Source.refine(onePlace, { message: "give either 'path' (local files) or 'sftp' (a remote folder), not both", path: ['path'] }),
-  esrSource.refine(onePlace, { message: "give either 'path' (a local folder) or 'sftp' (a remote folder), not both", path: ['path'] }),
+  hl7v2Source.refine(onePlace, { message: "give exactly one of 'path' (local files) or 'sftp' (a remote folder)", path: ['path'] }),
+  esrSource.refine(onePlace, { message: "give exactly one of 'path' (a local folder) or 'sftp' (a remote folder)", path: ['path'] }),
 ]);
 
 const configSchema = z.strictObject({

@@ -1,7 +1,7 @@
 // The one module that opens DuckDB and runs SQL; everything else asks it. It translates DuckDB's
 // errors once, naming the step and the SQL, and turns "file is locked" into a message a person can act on.
 
-import { DuckDBDateValue, DuckDBInstance, DuckDBTimestampTZValue, DuckDBTimestampValue, LIST, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBDateValue, DuckDBInstance, DuckDBTimestampTZValue, DuckDBTimestampValue, LIST, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBScalarFunction, type DuckDBValue } from '@duckdb/node-api';
 import { CarelakeError } from './errors.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -104,6 +104,18 @@ export class DuckDb {
   /** A typed appender for bulk loads: one call per row, values checked against the declared column types. */
   async rowAppender(table: string, types: readonly ColumnType[], schema?: string): Promise<RowAppender> {
     return new RowAppender(await this.appender(table, schema), types);
+  }
+
+  /**
+   * Adds a scalar function to this connection's catalog only: it is never written to the database
+   * file, so whatever the function closes over (e.g. a key) stays in this process.
+   */
+  registerScalarFunction(fn: DuckDBScalarFunction): void {
+    try {
+      this.connection.registerScalarFunction(fn);
+    } catch (err) {
+      throw wrapDuckDbError('register a scalar function', '', err);
+    }
   }
 
   close(): void {

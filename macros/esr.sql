@@ -1,15 +1,25 @@
-{#- The GO file sequence number of a raw ESR row's file (…_<seq8>.DAT), for applying files in order. -#}
-{% macro esr_file_sequence(file_column) -%}
-try_cast(regexp_extract({{ file_column }}, '_([0-9]{8})\.DAT$', 1) as bigint)
-{%- endmacro %}
+{#- Current state of an ESR record family (see README, "Workforce models").
 
-{#- Current state of an ESR record family: the last record per key across files in sequence order;
-    a key whose last record is a delete is gone. -#}
-{% macro esr_current(relation, key) -%}
-select * exclude (_rank)
+    `relation` is a raw record family (source('esr', …)), `key` its id column (the one a delete
+    carries), `go_files` the file list (ref('stg_esr_go_file')), which says for each landed file its
+    VPD, sequence and whether it is part of the current state: the last full file of its VPD and every
+    later file, or every file of a VPD that never sent a full one. Records of files without a header
+    row, or before that full file, are ignored.
+
+    Within a VPD the last row per key wins, by file sequence and then line number; a key whose last row
+    is a delete is gone. Each row comes back with the lineage of the file it came from: `_vpd`,
+    `_file_sequence`, `_file_date`. Person deletes cascade in the staging models, not here. -#}
+{% macro esr_current(relation, key, go_files) -%}
+select * exclude (_esr_rank)
 from (
-    select *, row_number() over (partition by {{ key }} order by {{ esr_file_sequence('_file') }} desc, _record desc) as _rank
-    from {{ relation }}
+    select
+        r.*,
+        f.vpd as _vpd,
+        f.file_sequence as _file_sequence,
+        f.file_date as _file_date,
+        row_number() over (partition by f.vpd, r.{{ key }} order by f.file_sequence desc, r._record desc) as _esr_rank
+    from {{ relation }} r
+    join {{ go_files }} f on f._file = r._file and f.in_current_state
 )
-where _rank = 1 and action = 'upsert'
+where _esr_rank = 1 and action = 'upsert'
 {%- endmacro %}

@@ -6,7 +6,8 @@
 // has 1 + 44 fields; the spec names only 43 PRA and 49 ASA columns, so each carries one trailing spare
 // to reach the stated count. HDR is `HDR` plus six fields (seven in all, as the spec writes it), a
 // delete is `xxD~<id>`, and `TRL~<n>` counts every line including HDR and TRL. Staff are written one
-// at a time, into both files at once, so memory does not grow with the workforce.
+// at a time, into both files at once, so memory does not grow with the workforce; each one's state
+// after the changes file goes to the workforce truth as it is written.
 
 import { join } from 'node:path';
 import { CarelakeError } from '../core/errors.ts';
@@ -14,6 +15,7 @@ import { DAY, HOUR, MINUTE, compactDate, esrTimestamp } from './calendar.ts';
 import { LineWriter } from './lineWriter.ts';
 import { Random } from './random.ts';
 import type { TruthWriter } from './truth.ts';
+import type { CurrentAssignment, WorkforceTruthWriter } from './workforceTruth.ts';
 import { ESR_TRUST, type Assignment, type EsrOrganisation, type EsrPosition, type StaffMember, type Workforce } from './workforce.ts';
 
 /** Data fields after the record type, per the decision documented above. */
@@ -167,9 +169,17 @@ export interface EsrOutput {
 
 /**
  * Writes both files into `dir` and each staff member's truth rows. The full file is dated the day
- * before the reference date, the changes file on it.
+ * before the reference date, the changes file on it. `workforceTruth` is optional so callers that
+ * only want the files (the ESR bench) need not write the current-state truth.
  */
-export async function writeEsrGoFiles(dir: string, workforce: Workforce, seed: number, referenceSeconds: number, truth: TruthWriter): Promise<EsrOutput> {
+export async function writeEsrGoFiles(
+  dir: string,
+  workforce: Workforce,
+  seed: number,
+  referenceSeconds: number,
+  truth: TruthWriter,
+  workforceTruth?: WorkforceTruthWriter,
+): Promise<EsrOutput> {
   const fullDate = referenceSeconds - DAY;
   const changeDate = referenceSeconds;
   const full = await EsrGoWriter.open(dir, esrFileName('F', fullDate, 1), fullDate);
@@ -198,11 +208,14 @@ export async function writeEsrGoFiles(dir: string, workforce: Workforce, seed: n
       const random = Random.derive(seed, 'esr-change', k);
       const change = changeFor(staff, random);
       const changedAt = changeDate + HOUR + (k % 600) * 5;
+      let current: CurrentAssignment[] = staff.assignments.map((assignment) => ({ assignment, fte: assignment.fte }));
       if (change === 'delete_person') {
         await changes.record('PRD', [staff.esrPersonId]);
+        current = [];
       } else if (change === 'end_assignment') {
         await changes.record('PRA', personFields(staff, { lastUpdate: changedAt }));
         await changes.record('ASD', [staff.assignments[staff.assignments.length - 1]!.assignmentId]);
+        current = current.slice(0, -1);
       } else if (change === 'update') {
         const primary = staff.assignments[0]!;
         const marriage = staff.sex === 'female' && staff.title !== 'Dr' && random.chance(0.3);
@@ -213,7 +226,9 @@ export async function writeEsrGoFiles(dir: string, workforce: Workforce, seed: n
         const newFte = primary.fte === 1 ? random.pick([0.8, 0.6]) : 1;
         await changes.record('ASA', assignmentFields(staff, primary, changedAt, changeDate, newFte));
         for (const c of costingFields(staff, primary, changedAt, changeDate)) await changes.record('COA', c);
+        current[0] = { assignment: primary, fte: newFte };
       }
+      await workforceTruth?.staff(staff, current);
       if (change !== 'none') counts[change]++;
     }
     const files = [await full.close(), await changes.close()];

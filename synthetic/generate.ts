@@ -7,8 +7,9 @@
 // in a bigger run everyone after that has no NHS number at all (unregistered people, overseas
 // visitors) — counted as `people_without_nhs_number` — rather than a reused or real-range one.
 // Layout under `outDir`: fhir/{manifest.json,<Type>.ndjson}, hl7/{adt,oru}-NNNNNN.hl7,
-// esr/GO_431_EXP_GO{F,C}_<date>_<seq8>.DAT, truth/{people,staff,source_records,defects}.csv and
-// truth/counts.json (see `GenerateCounts`).
+// esr/GO_431_EXP_GO{F,C}_<date>_<seq8>.DAT, truth/{people,staff,source_records,defects}.csv,
+// truth/{workforce_assignments,workforce_monthly}.csv (the ESR current state, see workforceTruth.ts)
+// and truth/counts.json (see `GenerateCounts`).
 
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import { TruthWriter } from './truth.ts';
 import type { DefectKind } from './defects.ts';
 import { NHS_TEST_RANGE_CAPACITY } from './ukIdentifiers.ts';
 import { Workforce, staffCountFor } from './workforce.ts';
+import { WorkforceTruthWriter, type WorkforceTruthCounts } from './workforceTruth.ts';
 
 export interface GenerateOptions {
   patients: number;
@@ -72,6 +74,8 @@ export interface GenerateCounts {
     by_file: Record<string, { lines: number; data_lines: number; records: Record<string, number> }>;
     changes: { update: number; end_assignment: number; delete_person: number };
   };
+  /** The ESR current state after the changes file, as in truth/workforce_*.csv. */
+  workforce: WorkforceTruthCounts;
   sources: {
     /** Rows in source_records.csv per source kind. */
     source_records: { fhir: number; hl7: number; esr: number };
@@ -186,6 +190,7 @@ export async function generateDemoSources(options: GenerateOptions): Promise<Gen
   const truth = await TruthWriter.open(join(outDir, 'truth'));
   let fhir: FhirExportWriter | null = null;
   let hl7: Hl7Feed | null = null;
+  let workforceTruth: WorkforceTruthWriter | null = null;
   try {
     fhir = await FhirExportWriter.open(join(outDir, 'fhir'));
     hl7 = new Hl7Feed({ dir: join(outDir, 'hl7'), seed, patients, referenceSeconds, truth });
@@ -214,10 +219,13 @@ export async function generateDemoSources(options: GenerateOptions): Promise<Gen
     const fhirCounts = fhir.resourceCounts();
     const manifest = await fhir.close(referenceSeconds);
     const workforce = new Workforce(seed, staffCountFor(patients), referenceSeconds - DAY);
-    const esr = await writeEsrGoFiles(join(outDir, 'esr'), workforce, seed, referenceSeconds, truth);
+    // The changes file is dated on the reference date: the as-of date of the current state.
+    workforceTruth = await WorkforceTruthWriter.open(join(outDir, 'truth'), referenceSeconds);
+    const esr = await writeEsrGoFiles(join(outDir, 'esr'), workforce, seed, referenceSeconds, truth, workforceTruth);
+    const workforceOutput = await workforceTruth.close();
     const sourceRecords = truth.sourceRecordCounts();
     const defects = truth.defectCounts();
-    const truthFiles = await truth.close();
+    const truthFiles = [...(await truth.close()), ...workforceOutput.files];
 
     const counts: GenerateCounts = {
       schemaVersion: 1,
@@ -231,6 +239,7 @@ export async function generateDemoSources(options: GenerateOptions): Promise<Gen
       esr: esrCounts(esr.files, esr.changes),
       sources: { source_records: { ...sourceRecords }, people_in_fhir: overlap.fhir, people_in_hl7: overlap.hl7, people_in_both: overlap.both },
       defects: { fhir: defects.fhir, hl7: defects.hl7 },
+      workforce: workforceOutput.counts,
     };
     await truth.writeCounts(counts);
 
@@ -247,6 +256,7 @@ export async function generateDemoSources(options: GenerateOptions): Promise<Gen
     truth.destroy();
     fhir?.destroy();
     hl7?.destroy();
+    workforceTruth?.destroy();
     throw err;
   }
 }

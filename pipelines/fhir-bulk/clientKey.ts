@@ -58,7 +58,7 @@ function keyError(file: string, message: string, hint?: string, cause?: unknown)
 }
 
 export async function loadClientKey(file: string, options: LoadClientKeyOptions): Promise<ClientKey> {
-  await assertPrivateFile(file, 'SMART client key file', 'smart.key');
+  await assertPrivateFile(file, 'SMART client key', 'smart.key');
   let text: string;
   try {
     text = await readFile(file, 'utf8');

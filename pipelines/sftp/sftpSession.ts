@@ -22,7 +22,7 @@ export interface SftpCredentials {
 
 /** Reads the private key (refused unless only its owner can read it) and the passphrase from the environment. */
 export async function loadSftpCredentials(settings: SftpSettings, env: Readonly<Record<string, string | undefined>> = process.env): Promise<SftpCredentials> {
-  await assertPrivateFile(settings.privateKeyFile, 'SFTP private key file', 'sftp.key');
+  await assertPrivateFile(settings.privateKeyFile, 'SFTP private key', 'sftp.key');
   let privateKey: Buffer;
   try {
     privateKey = await readFile(settings.privateKeyFile);

@@ -61,7 +61,7 @@ describe('carelake CLI failures leave the lake unchanged', () => {
     {
       description: 'a config with a wrong key names the key and what was expected',
       arrange: () => config(`  - { name: pas, kind: hl7v2, paths: "./hl7/*.hl7" }`),
-      expected: /carelake\.yml has 2 problems:.*sources\[0\]\.path: expected string, got nothing.*sources\[0\]: unknown key 'paths'/s,
+      expected: /carelake\.yml has 2 problems:.*sources\[0\]: unknown key 'paths'.*sources\[0\]\.path: give exactly one of 'path' \(local files\) or 'sftp'/s,
       exitCode: 2,
     },
     {

@@ -14,6 +14,7 @@ import { withDuckDb } from '../../core/duckdb.ts';
 import { quoteLiteral } from '../../core/sql.ts';
 import type { RunSummary } from '../../pipelines/runs/runSource.ts';
 import type { GenerateCounts } from '../../synthetic/generate.ts';
+import { derivePseudonymKey, Pseudonymiser } from '../../transforms/pseudonymisation/pseudonymiser.ts';
 import { commissionerReports } from '../../warehouse/reports/commissionerReports.ts';
 import { buildServer } from '../../warehouse/server/buildServer.ts';
 
@@ -135,6 +136,82 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
     }
     // The ledger is copied into the warehouse for reporting.
     expect(await warehouse<number>(`SELECT count(*)::INTEGER FROM ops.runs`)).toBe(3);
+  });
+
+  it('builds workforce marts that reconcile with truth/workforce_*.csv: the ESR current state and its monthly snapshot', async () => {
+    const csv = (name: string) =>
+      readFileSync(join(dir, 'demo', 'truth', name), 'utf8').split('\n').filter(Boolean).slice(1).map((line) => line.split(','));
+    // The generator writes no quoted fields here (no commas in staff groups, roles or ids).
+    const assignments = csv('workforce_assignments.csv');
+    expect(assignments.length).toBe(truth.workforce.current_assignments);
+    // Curated keys are the pseudonyms of the truth ids under the build's key, so rows match one to one.
+    const pseudonymiser = new Pseudonymiser(derivePseudonymKey(Buffer.from(keyHex, 'hex'), ctx.config.project));
+    const expected = assignments
+      .map(([, esrPersonId, , number, staffGroup, jobRole, occupation, orgId, costCentre, fte, start]) =>
+        [pseudonymiser.token('esr_assignment', number!), pseudonymiser.token('esr_person', esrPersonId!), staffGroup, jobRole, occupation, orgId, costCentre, fte, start].join('|'),
+      )
+      .sort();
+    const mart = await withDuckDb(ctx.layout.warehouse, { readOnly: true }, (db) =>
+      db.all(`SELECT concat_ws('|', assignment_key, person_key, staff_group, job_role, occupation_code, organisation_id, cost_centre, printf('%.2f', fte), strftime(assignment_start, '%Y-%m-%d')) AS row
+              FROM main_curated.workforce_assignment ORDER BY row`),
+    );
+    expect(mart.map((r) => r.row)).toEqual(expected);
+    expect(await warehouse<number>(`SELECT count(DISTINCT person_key)::INTEGER FROM main_curated.workforce_assignment`)).toBe(truth.workforce.current_people);
+    expect(truth.workforce.current_people).toBe(truth.staff - truth.esr.changes.delete_person);
+
+    // Headcount and FTE per staff group and organisation, from the truth rows.
+    const groups = new Map<string, { people: Set<string>; fte: number }>();
+    for (const [, esrPersonId, , , staffGroup, , , orgId, , fte] of assignments) {
+      const group = groups.get(`${staffGroup}|${orgId}`) ?? { people: new Set<string>(), fte: 0 };
+      group.people.add(esrPersonId!);
+      group.fte += Math.round(Number(fte) * 100);
+      groups.set(`${staffGroup}|${orgId}`, group);
+    }
+    const byGroup = await withDuckDb(ctx.layout.warehouse, { readOnly: true }, (db) =>
+      db.all(`SELECT staff_group || '|' || organisation_id AS grp, count(DISTINCT person_key)::INTEGER AS headcount, printf('%.2f', sum(fte)) AS fte
+              FROM main_curated.workforce_assignment GROUP BY ALL ORDER BY grp`),
+    );
+    expect(byGroup).toEqual(
+      [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([grp, g]) => ({ grp, headcount: g.people.size, fte: (g.fte / 100).toFixed(2) })),
+    );
+
+    // The monthly snapshot, row for row.
+    const monthly = await withDuckDb(ctx.layout.warehouse, { readOnly: true }, (db) =>
+      db.all(`SELECT concat_ws(',', strftime(month, '%Y-%m-%d'), staff_group, organisation_id, headcount, printf('%.2f', fte)) AS row FROM main_curated.workforce_monthly ORDER BY row`),
+    );
+    const truthMonthly = csv('workforce_monthly.csv').map((r) => r.join(','));
+    expect(truthMonthly.length).toBe(truth.workforce.monthly_rows);
+    expect(monthly.map((r) => r.row)).toEqual(truthMonthly.sort());
+
+    // Serving passes the curated tokens and rows through.
+    const pointer = JSON.parse(readFileSync(ctx.layout.servingPointer, 'utf8')) as { releases: Record<string, { file: string }> };
+    const served = async (role: string, sql: string) => withDuckDb(join(ctx.layout.serving, pointer.releases[role]!.file), { readOnly: true }, (db) => db.scalar(sql));
+    expect(await served('analyst', `SELECT count(*)::INTEGER FROM srv_workforce_assignment`)).toBe(truth.workforce.current_assignments);
+    expect(await served('analyst', `SELECT count(DISTINCT person_key)::INTEGER FROM srv_workforce_assignment`)).toBe(truth.workforce.current_people);
+    expect(await served('commissioner', `SELECT count(*)::INTEGER FROM srv_workforce_monthly`)).toBe(truth.workforce.monthly_rows);
+
+    // Commissioners see it through a report, with headcount and FTE disclosure-controlled.
+    const server = buildServer({ layout: ctx.layout, reports: commissionerReports, logger: false });
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const address = server.addresses()[0]!;
+      const report = (await (await fetch(`http://127.0.0.1:${typeof address === 'object' ? address.port : 0}/api/reports/workforce-monthly`)).json()) as {
+        rows: (string | number | null)[][];
+        columns: string[];
+        suppressed: unknown[];
+      };
+      expect(report.rows.length).toBe(truth.workforce.monthly_rows);
+      expect(report.suppressed.length).toBeGreaterThan(0);
+      for (const column of ['Headcount', 'FTE']) {
+        const index = report.columns.indexOf(column);
+        for (const row of report.rows) {
+          const v = row[index]!;
+          expect(v === null || (typeof v === 'number' && v % 5 === 0 && (v === 0 || v > 7)), column).toBe(true);
+        }
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it('serves the same rows, pseudonymised: no NHS number from truth/ and no key byte in any serving file', async () => {

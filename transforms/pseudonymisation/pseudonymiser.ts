@@ -8,7 +8,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import { CarelakeError } from '../../core/errors.ts';
 import { isValidNhsNumber, normaliseNhsNumber } from '../identifiers/nhsNumber.ts';
 
-export type IdentifierKind = 'nhs_number' | 'mrn' | 'esr_person' | 'esr_employee' | 'ni_number' | 'fhir_patient';
+export type IdentifierKind = 'nhs_number' | 'mrn' | 'esr_person' | 'esr_employee' | 'esr_assignment' | 'ni_number' | 'fhir_patient';
 
 /** HKDF output length; also the minimum master key length, so derivation never stretches a weak key. */
 export const PSEUDONYM_KEY_BYTES = 32;
@@ -24,6 +24,8 @@ const normalisers: Record<IdentifierKind, (value: string) => string | null> = {
   mrn: upperTrimmed,
   esr_person: upperTrimmed,
   esr_employee: upperTrimmed,
+  // An ESR assignment number is the employee number, with `-<n>` for a second or later assignment.
+  esr_assignment: upperTrimmed,
   // NI numbers are routinely written "AB 12 34 56 C"; the inner spaces are presentation, not identity.
   ni_number: (value) => upperTrimmed(value.replace(/\s+/g, '')),
   // FHIR logical ids are case-sensitive ([A-Za-z0-9.-]{1,64}): upper-casing would merge two distinct

@@ -15,6 +15,7 @@ import { LEDGER_TABLES, type Ledger } from '../../pipelines/ledger/ledger.ts';
 import { runProject } from '../../transforms/models/runProject.ts';
 import type { RunResults } from '../../transforms/models/execute.ts';
 import { derivePseudonymKey, Pseudonymiser } from '../../transforms/pseudonymisation/pseudonymiser.ts';
+import { registerPseudonymFunction } from '../../transforms/pseudonymisation/pseudonymSqlFunction.ts';
 import { DISCLOSURE_POLICIES } from '../disclosure/policy.ts';
 import { publishServingRelease, type PublishedServingRelease } from '../publish/servingBuild.ts';
 import { servingTables, type ServingRole } from '../publish/servingTables.ts';
@@ -44,6 +45,9 @@ export async function buildWarehouse(options: WarehouseBuildOptions): Promise<Wa
     const pseudonymiser = new Pseudonymiser(derivePseudonymKey(master.key, config.project));
     const db = await DuckDb.open(layout.warehouse, { settings: { threads: '2' } });
     try {
+      // Models tokenise ESR identifiers in SQL (`pseudonym(kind, value)`); the function holds the key
+      // in this process and exists on this connection only, never in the warehouse file.
+      registerPseudonymFunction(db, pseudonymiser);
       const { results } = await runProject({
         projectDir: config.models.projectDir,
         db,

@@ -38,9 +38,12 @@ export const servingTables: Record<ServingRole, ServingTableSpec[]> = {
     },
     {
       name: 'srv_workforce_assignment',
-      description: 'ESR assignments: staff group, role, organisation and FTE; the person is a keyed pseudonym.',
-      sql: `SELECT person_id, staff_group, job_role, organisation_id, fte, assignment_start FROM ${curated('workforce_assignment')}`,
-      tokens: [{ column: 'staff_token', from: 'person_id', kind: 'esr_person' }],
+      description: 'Current ESR assignments: staff group, role, occupation, organisation, cost centre, FTE and dates; person and assignment are keyed pseudonyms.',
+      // Curated already holds tokens (made in SQL with the same key and kinds as `tokens:` here), so
+      // they pass through; the person key links to any other ESR token of the same release.
+      sql: `SELECT assignment_key, person_key, staff_group, job_role, occupation_code, organisation_id, organisation_name, cost_centre,
+                   fte, contracted_hours, assignment_start, assignment_end, assignment_status, assignment_category, is_primary
+            FROM ${curated('workforce_assignment')}`,
     },
   ],
   commissioner: [
@@ -64,8 +67,14 @@ export const servingTables: Record<ServingRole, ServingTableSpec[]> = {
     },
     {
       name: 'srv_workforce_by_staff_group',
-      description: 'Headcount of current assignments by ESR staff group.',
-      sql: `SELECT staff_group, count(DISTINCT person_id) AS headcount FROM ${curated('workforce_assignment')} GROUP BY staff_group`,
+      description: 'People with a current ESR assignment, and its FTE, by staff group.',
+      sql: `SELECT staff_group, count(DISTINCT person_key) AS headcount, round(sum(fte), 2) AS fte
+            FROM ${curated('workforce_assignment')} GROUP BY staff_group`,
+    },
+    {
+      name: 'srv_workforce_monthly',
+      description: 'Monthly workforce snapshot: people with an assignment active on the snapshot date, and their FTE, by staff group and organisation.',
+      sql: `SELECT month, snapshot_date, staff_group, organisation_id, organisation_name, headcount, fte FROM ${curated('workforce_monthly')}`,
     },
   ],
 };

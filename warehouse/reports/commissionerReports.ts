@@ -32,4 +32,15 @@ export const commissionerReports: ReportDefinition[] = [
     sql: 'SELECT staff_group AS "Staff group", headcount AS "Headcount" FROM srv_workforce_by_staff_group ORDER BY staff_group',
     countColumns: ['Headcount'],
   },
+  {
+    id: 'workforce-monthly',
+    title: 'Workforce by month, staff group and organisation',
+    description: 'People with an ESR assignment active at the end of each month (or on the latest file date for the month in progress), and their whole-time equivalent.',
+    // FTE is shown as a whole number and disclosure-controlled like a count: a small FTE describes a
+    // handful of people just as a small headcount does.
+    sql: `SELECT strftime(month, '%Y-%m') AS "Month", staff_group AS "Staff group", organisation_name AS "Organisation",
+                 headcount AS "Headcount", CAST(round(fte) AS BIGINT) AS "FTE"
+          FROM srv_workforce_monthly ORDER BY month, staff_group, organisation_name`,
+    countColumns: ['Headcount', 'FTE'],
+  },
 ];

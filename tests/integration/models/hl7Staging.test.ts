@@ -19,6 +19,8 @@ import { Ledger } from '../../../pipelines/ledger/ledger.ts';
 import { listSourceFiles, runSource } from '../../../pipelines/runs/runSource.ts';
 import { generateDemoSources } from '../../../synthetic/generate.ts';
 import { runProject } from '../../../transforms/models/runProject.ts';
+import { Pseudonymiser } from '../../../transforms/pseudonymisation/pseudonymiser.ts';
+import { registerPseudonymFunction } from '../../../transforms/pseudonymisation/pseudonymSqlFunction.ts';
 import { describeWithShared, projectRoot } from '../../sharedData.ts';
 import { FIXTURE_FILES } from './hl7StagingFixture.ts';
 
@@ -64,6 +66,8 @@ async function buildLake(root: string, sources: SourceConfig[], vars: Record<str
   const projectDir = join(root, 'project');
   for (const part of ['dbt_project.yml', 'models', 'macros']) await cp(join(projectRoot, part), join(projectDir, part), { recursive: true });
   const db = await DuckDb.open(':memory:');
+  // The ESR models tokenise identifiers with `pseudonym()`, which the warehouse build registers.
+  registerPseudonymFunction(db, new Pseudonymiser(Buffer.alloc(32, 1)));
   const { results } = await runProject({
     projectDir,
     db,

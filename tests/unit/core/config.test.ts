@@ -30,8 +30,8 @@ describe('parseConfig', () => {
 
   const bad: { description: string; yaml: string; expected: RegExp[] }[] = [
     { description: 'an unknown source kind names the key and the kinds', yaml: 'sources:\n  - { name: a, kind: ftp, path: x }', expected: [/sources\[0\]/, /fhir-bulk-files \| hl7v2 \| esr/, /"ftp"/] },
-    { description: 'a file source with neither path nor sftp', yaml: 'sources:\n  - { name: a, kind: hl7v2 }', expected: [/sources\[0\]\.path: give either 'path' \(local files\) or 'sftp'/] },
-    { description: 'an esr source with both path and sftp', yaml: `sources:\n  - { name: a, kind: esr, path: x, sftp: ${SFTP} }`, expected: [/sources\[0\]\.path: give either 'path' \(a local folder\) or 'sftp'/] },
+    { description: 'a file source with neither path nor sftp', yaml: 'sources:\n  - { name: a, kind: hl7v2 }', expected: [/sources\[0\]\.path: give exactly one of 'path' \(local files\) or 'sftp'/] },
+    { description: 'an esr source with both path and sftp', yaml: `sources:\n  - { name: a, kind: esr, path: x, sftp: ${SFTP} }`, expected: [/sources\[0\]\.path: give exactly one of 'path' \(a local folder\) or 'sftp'/] },
     { description: 'an sftp block without a pinned host key', yaml: `sources:\n  - { name: a, kind: esr, sftp: ${SFTP.replace(/hostKeySha256: [^,]+, /, '')} }`, expected: [/sources\[0\]\.sftp\.hostKeySha256: expected string, got nothing/] },
     { description: 'an sftp host key in the wrong form', yaml: `sources:\n  - { name: a, kind: esr, sftp: ${SFTP.replace(/SHA256:[^"]+/, 'MD5:aa:bb')} }`, expected: [/sftp\.hostKeySha256: SHA256: followed by 43 base64 characters/] },
     { description: 'an unknown afterDownload', yaml: `sources:\n  - { name: a, kind: esr, sftp: ${SFTP.replace('}', ', afterDownload: archive }')} }`, expected: [/sftp\.afterDownload/] },
