@@ -20,7 +20,17 @@ import { createLogger } from '../../../core/logger.ts';
 import { Ledger } from '../../../pipelines/ledger/ledger.ts';
 import { listSourceFiles, runSource } from '../../../pipelines/runs/runSource.ts';
 import { randomHostKeySha256, startSftpServer, type SftpTestServer } from '../../support/sftpServer.ts';
-import { esrAssignment, esrGoFile, esrPerson } from './esrGoFiles.ts';
+import { assignment, costing, deletion, goFileText, NURSING, organisation, person, position } from '../../support/esrGoFiles.ts';
+import { DuckDb } from '../../../core/duckdb.ts';
+import { runProject } from '../../../transforms/models/runProject.ts';
+import { Pseudonymiser } from '../../../transforms/pseudonymisation/pseudonymiser.ts';
+import { registerPseudonymFunction } from '../../../transforms/pseudonymisation/pseudonymSqlFunction.ts';
+import { projectRoot } from '../../sharedData.ts';
+
+const esrPerson = (id: string) =>
+  person({ personId: id, employeeNumber: `E${id}`, firstName: 'Given', lastName: 'Surname', dateOfBirth: '19800101', niNumber: 'QQ123456C', email: '', phone: '', postcode: '' });
+const esrAssignment = (personId: string, assignmentId: string, fte: string) =>
+  assignment({ personId, assignmentId, number: `N${assignmentId}`, positionId: 'POS1', orgId: 'ORG1', staffGroup: NURSING, jobRole: 'Staff Nurse', fte, start: '20200101' });
 
 const FULL = 'GO_431_EXP_GOF_20260101_00000001.DAT';
 const CHANGES = 'GO_431_EXP_GOC_20260102_00000002.DAT';
@@ -81,8 +91,8 @@ function watchingLogger(onLine: (line: { msg?: string }) => void) {
 
 describe('ESR over SFTP', () => {
   it('lands GO files in sequence order with typed columns, and downloads nothing already landed', async () => {
-    await writeFile(join(remote, CHANGES), esrGoFile(CHANGES, [esrPerson('P1'), esrAssignment('P1', 'A1', '0.6')]));
-    await writeFile(join(remote, FULL), esrGoFile(FULL, [esrPerson('P1'), esrAssignment('P1', 'A1', '1'), esrPerson('P2')]));
+    await writeFile(join(remote, CHANGES), goFileText(CHANGES, [esrPerson('P1'), esrAssignment('P1', 'A1', '0.6')]));
+    await writeFile(join(remote, FULL), goFileText(FULL, [esrPerson('P1'), esrAssignment('P1', 'A1', '1'), esrPerson('P2')]));
     const first = await run(esrSource());
     expect(first.run).toMatchObject({ status: 'succeeded', records_in: 5, records_landed: 5, files_seen: 2 });
     expect(first.files.map((f) => f.location)).toEqual([
@@ -108,8 +118,36 @@ describe('ESR over SFTP', () => {
     expect(await rawRows('person', 'count(*)::INTEGER AS n')).toEqual([{ n: 3 }]);
   });
 
+  it('gives the right current state when a change file is applied after a full file', async () => {
+    const structure = [organisation('ORG1', 'Ward 1', 'CC1'), position('POS1', 'ORG1', NURSING, 'Staff Nurse', 'N0A'), costing('P1', 'A1', 'C1', 'CC1', '100')];
+    await writeFile(join(remote, FULL), goFileText(FULL, [...structure, esrPerson('P1'), esrAssignment('P1', 'A1', '1'), esrPerson('P2'), esrAssignment('P2', 'A2', '1'), esrAssignment('P2', 'A3', '0.5')]));
+    await writeFile(join(remote, CHANGES), goFileText(CHANGES, [esrAssignment('P1', 'A1', '0.6'), deletion('ASD', 'A3'), deletion('PRD', 'P2')]));
+    expect((await run(esrSource())).run.records_landed).toBe(11);
+    const pseudonymiser = new Pseudonymiser(Buffer.alloc(32, 9));
+    const db = await DuckDb.open(join(root, 'warehouse.duckdb'));
+    try {
+      registerPseudonymFunction(db, pseudonymiser);
+      const { results } = await runProject({
+        projectDir: projectRoot,
+        db,
+        env: {},
+        target: { name: 'dev', schema: 'main' },
+        now: new Date('2026-01-15T00:00:00Z'),
+        vars: { raw_root: layout.rawDir, esr_source: 'esr' },
+        select: ['stg_esr_go_file', 'stg_esr_person', 'stg_esr_assignment', 'stg_esr_costing', 'stg_esr_position', 'stg_esr_organisation', 'workforce_assignment'],
+      });
+      expect(results.results.filter((r) => r.status !== 'success')).toEqual([]);
+      // P1's FTE from the change file; P2 deleted, so neither of P2's assignments is current.
+      expect(await db.all(`SELECT person_key, fte, staff_group, occupation_code, cost_centre FROM main_curated.workforce_assignment`)).toEqual([
+        { person_key: pseudonymiser.token('esr_person', 'P1'), fte: 0.6, staff_group: NURSING, occupation_code: 'N0A', cost_centre: 'CC1' },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('refuses a server whose host key is not the pinned one, naming both fingerprints', async () => {
-    await writeFile(join(remote, FULL), esrGoFile(FULL, [esrPerson('P1')]));
+    await writeFile(join(remote, FULL), goFileText(FULL, [esrPerson('P1')]));
     const pinned = randomHostKeySha256();
     const error = await run(esrSource({ hostKeySha256: pinned })).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(CarelakeError);
@@ -121,7 +159,7 @@ describe('ESR over SFTP', () => {
   });
 
   it('leaves a file that is still being written for a later run', async () => {
-    await writeFile(join(remote, FULL), esrGoFile(FULL, [esrPerson('P1')]));
+    await writeFile(join(remote, FULL), goFileText(FULL, [esrPerson('P1')]));
     const growing = join(remote, CHANGES);
     await writeFile(growing, `HDR~${CHANGES}~20260101 010000~431~20251231 010000~20260101 010000~3.1\r\n`);
     let n = 0;
@@ -141,7 +179,7 @@ describe('ESR over SFTP', () => {
   });
 
   it('survives the server restarting mid-run: the failed listing is retried on a new connection', async () => {
-    await writeFile(join(remote, FULL), esrGoFile(FULL, [esrPerson('P1'), esrPerson('P2')]));
+    await writeFile(join(remote, FULL), goFileText(FULL, [esrPerson('P1'), esrPerson('P2')]));
     const messages: string[] = [];
     let restarted: Promise<void> | null = null;
     const logger = watchingLogger((line) => {
@@ -158,7 +196,7 @@ describe('ESR over SFTP', () => {
   });
 
   it('quarantines a file whose trailer does not reconcile, landing nothing of it', async () => {
-    await writeFile(join(remote, FULL), esrGoFile(FULL, [esrPerson('P1'), esrPerson('P2')], { trailer: 9 }));
+    await writeFile(join(remote, FULL), goFileText(FULL, [esrPerson('P1'), esrPerson('P2')], { trailer: 9 }));
     const summary = await run(esrSource());
     expect(summary.files[0]).toMatchObject({ status: 'quarantined', recordsIn: 2, recordsQuarantined: 2, reconciliation: [{ declared: 9, actual: 4 }] });
     expect(summary.run.status).toBe('partial');
@@ -167,12 +205,12 @@ describe('ESR over SFTP', () => {
   });
 
   it('never applies a sequence twice and reports a gap', async () => {
-    await writeFile(join(remote, FULL), esrGoFile(FULL, [esrPerson('P1')]));
+    await writeFile(join(remote, FULL), goFileText(FULL, [esrPerson('P1')]));
     await run(esrSource());
     const repeat = 'GO_431_EXP_GOC_20260105_00000001.DAT';
     const afterGap = 'GO_431_EXP_GOC_20260106_00000003.DAT';
-    await writeFile(join(remote, repeat), esrGoFile(repeat, [esrPerson('P9')]));
-    await writeFile(join(remote, afterGap), esrGoFile(afterGap, [esrPerson('P3')]));
+    await writeFile(join(remote, repeat), goFileText(repeat, [esrPerson('P9')]));
+    await writeFile(join(remote, afterGap), goFileText(afterGap, [esrPerson('P3')]));
     const summary = await run(esrSource());
     const byName = Object.fromEntries(summary.files.map((f) => [f.location.split('/').pop(), f]));
     expect(byName[repeat]).toMatchObject({ status: 'quarantined', recordsQuarantined: 1 });
@@ -182,9 +220,9 @@ describe('ESR over SFTP', () => {
   });
 
   it('takes only files with a done marker, and moves them with their marker once landed', async () => {
-    await writeFile(join(remote, FULL), esrGoFile(FULL, [esrPerson('P1')]));
+    await writeFile(join(remote, FULL), goFileText(FULL, [esrPerson('P1')]));
     await writeFile(join(remote, `${FULL}.done`), '');
-    await writeFile(join(remote, CHANGES), esrGoFile(CHANGES, [esrPerson('P2')]));
+    await writeFile(join(remote, CHANGES), goFileText(CHANGES, [esrPerson('P2')]));
     const summary = await run(esrSource({ doneMarker: '.done', afterDownload: 'move:archive' }));
     expect(summary.files.map((f) => f.location.split('/').pop())).toEqual([FULL]);
     expect((await readdir(join(remote, 'archive'))).sort()).toEqual([FULL, `${FULL}.done`]);
@@ -192,7 +230,7 @@ describe('ESR over SFTP', () => {
   });
 
   it('checks a download against a .sha256 sidecar when the server provides one', async () => {
-    const text = esrGoFile(FULL, [esrPerson('P1')]);
+    const text = goFileText(FULL, [esrPerson('P1')]);
     await writeFile(join(remote, FULL), text);
     await writeFile(join(remote, `${FULL}.sha256`), `${'0'.repeat(64)}  ${FULL}\n`);
     const error = await run(esrSource()).catch((err: unknown) => err);
@@ -203,7 +241,7 @@ describe('ESR over SFTP', () => {
   });
 
   it('deletes landed files with afterDownload delete', async () => {
-    await writeFile(join(remote, FULL), esrGoFile(FULL, [esrPerson('P1')]));
+    await writeFile(join(remote, FULL), goFileText(FULL, [esrPerson('P1')]));
     await run(esrSource({ afterDownload: 'delete' }));
     expect(await readdir(remote)).toEqual([]);
   });
@@ -212,7 +250,7 @@ describe('ESR over SFTP', () => {
     const exposed = join(root, 'exposed_ed25519');
     await copyFile(server.clientKeyPath, exposed);
     await chmod(exposed, 0o644);
-    await writeFile(join(remote, FULL), esrGoFile(FULL, [esrPerson('P1')]));
+    await writeFile(join(remote, FULL), goFileText(FULL, [esrPerson('P1')]));
     const error = await run(esrSource({ privateKeyFile: exposed })).catch((err: unknown) => err);
     expect((error as CarelakeError).code).toBe('sftp.key');
     expect((error as CarelakeError).message).toMatch(/mode 0644/);

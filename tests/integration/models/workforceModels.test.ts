@@ -1,4 +1,4 @@
-// The workforce models end to end on handcrafted ESR GO files (esrGoFixture.ts) landed by the real
+// The workforce models end to end on handcrafted ESR GO files (tests/support/esrGoFiles.ts) landed by the real
 // esr connector, one run per file as they would arrive: the current state after a change file, the
 // reset a later full file makes, a VPD that never sent a full file, pseudonymised keys made in SQL by
 // the registered `pseudonym()` function, no identifier reaching the curated tables, the monthly
@@ -35,7 +35,7 @@ import {
   type FixtureAssignment,
   type FixturePerson,
   type GoFileSpec,
-} from './esrGoFixture.ts';
+} from '../../support/esrGoFiles.ts';
 import { runColumnDataTests } from './schemaDataTests.ts';
 
 const logger = createLogger(null);

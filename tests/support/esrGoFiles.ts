@@ -1,10 +1,10 @@
-// Small handcrafted ESR GO files for the workforce model tests, built from the bundled layout so each
+// Small handcrafted ESR GO files for tests (workforce models, SFTP landing), built from the bundled layout so each
 // record has exactly its type's field count. Values are given by column name; dates are yyyyMMdd as
 // in the files, the job name `StaffGroup|JobRole`. Everyone here is made up. Not a test file itself.
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { esrGoV1Layout } from '../../../pipelines/esr/layout.ts';
+import { esrGoV1Layout } from '../../pipelines/esr/layout.ts';
 
 /** One `xxA`/`xxD` line: the record type, then every layout column in order ('' where not given). */
 export function esrRecord(type: string, values: Readonly<Record<string, string>>): string {
@@ -28,12 +28,18 @@ export function goFileName(spec: Pick<GoFileSpec, 'vpd' | 'extract' | 'date' | '
   return `GO_${spec.vpd}_EXP_GO${spec.extract}_${spec.date}_${String(spec.sequence).padStart(8, '0')}.DAT`;
 }
 
+/** A GO file's text: HDR, the records, and a TRL counting every line (or `trailer`, to state a wrong count). */
+export function goFileText(name: string, records: readonly string[], options: { vpd?: string; date?: string; trailer?: number } = {}): string {
+  const date = options.date ?? /_(\d{8})_\d{8}\.DAT$/.exec(name)?.[1] ?? '20260101';
+  const header = `HDR~${name}~${date} 021500~${options.vpd ?? name.split('_')[1] ?? '431'}~${date} 010000~${date} 020000~3.1`;
+  const lines = [header, ...records];
+  return [...lines, `TRL~${options.trailer ?? lines.length + 1}`].join('\r\n') + '\r\n';
+}
+
 /** Writes the file with its HDR and a TRL that reconciles; returns its name. */
 export async function writeGoFile(dir: string, spec: GoFileSpec): Promise<string> {
   const name = goFileName(spec);
-  const header = `HDR~${name}~${spec.date} 021500~${spec.vpd}~${spec.date} 010000~${spec.date} 020000~3.1`;
-  const lines = [header, ...spec.records];
-  await writeFile(join(dir, name), [...lines, `TRL~${lines.length + 1}`].join('\r\n') + '\r\n');
+  await writeFile(join(dir, name), goFileText(name, spec.records, { vpd: spec.vpd, date: spec.date }));
   return name;
 }
 
