@@ -46,7 +46,7 @@ async function fullExtract(dir: string, staff: number): Promise<{ path: string; 
 async function csvParseAlone(path: string): Promise<number> {
   const parser = createReadStream(path).pipe(parse({ delimiter: '~', quote: false, relax_column_count: true, record_delimiter: ['\r\n', '\n'], skip_empty_lines: true, bom: true }));
   let records = 0;
-  for await (const record of parser as AsyncIterable<string[]>) records += record.length > 0 ? 1 : 0;
+  for await (const record of parser as AsyncIterable<string[]>) if (record.length > 0) records++;
   return records;
 }
 

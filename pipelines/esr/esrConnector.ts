@@ -21,7 +21,7 @@ import type { FileLanding, Reconciliation, SourceFile } from '../landing/fileLan
 import { describeLocalFile } from '../landing/localFiles.ts';
 import type { RawDatasetSchema } from '../landing/rawDataset.ts';
 import { SerialTasks } from '../landing/serialTasks.ts';
-import { SftpInbox } from '../sftp/sftpInbox.ts';
+import { SftpInbox, sftpConnector } from '../sftp/sftpInbox.ts';
 import { ESR_HEADER, esrDatasets, headerRowSql, recordRowsSql } from './esrDatasets.ts';
 import { parseEsrGoFileName, type EsrGoFileName } from './fileName.ts';
 import { checkEsrSequence } from './fileSequence.ts';
@@ -31,8 +31,6 @@ import { EsrRecordSpool } from './recordSpool.ts';
 
 /** Records per staged part: DuckDB types one part while the next is read. */
 export const ESR_PART_RECORDS = 200_000;
-
-export { esrDatasets };
 
 export function makeEsrConnector(partRecords = ESR_PART_RECORDS): ConnectorFactory<'esr'> {
   return (source, ctx) => {
@@ -44,64 +42,55 @@ export function makeEsrConnector(partRecords = ESR_PART_RECORDS): ConnectorFacto
       }
       return loaded;
     };
-    const inbox = source.sftp ? new SftpInbox({ source: source.name, settings: source.sftp, layout: ctx.layout, logger: ctx.logger, state: ctx.state, order: bySequence }) : null;
+    const land: Connector['land'] = async (file, landing) => {
+      const { layout, datasets } = await prepare();
+      const name = file.location.split('/').pop() ?? file.location;
+      let fileName: EsrGoFileName;
+      try {
+        fileName = parseEsrGoFileName(name);
+      } catch (err) {
+        landing.rejectWholeFile((err as Error).message, 0, 'file name');
+        return [];
+      }
+      const sequence = checkEsrSequence(fileName, ctx.state.landedLocations());
+      const refused =
+        sequence.status === 'repeat'
+          ? `${name} repeats file sequence ${sequence.sequence} of VPD ${fileName.vpd}, already applied from ${sequence.appliedAs}; a sequence is never applied twice`
+          : null;
+      const reconciliation: Reconciliation[] = [];
+      if (sequence.status === 'gap') {
+        reconciliation.push({ what: `GO file sequence of VPD ${fileName.vpd} (${name})`, declared: sequence.expected, actual: sequence.sequence });
+        ctx.logger.warn({ source: source.name, file: name, expected: sequence.expected, sequence: sequence.sequence }, 'ESR file sequence gap: files are missing; ask ESR to re-send them');
+      } else if (sequence.status === 'late') {
+        ctx.logger.info({ source: source.name, file: name, sequence: sequence.sequence }, 'ESR file fills an earlier sequence gap');
+      }
 
-    const connector: Connector = {
-      remote: inbox !== null,
+      const staged = await stageRecords(file, fileName, name, layout, datasets, landing, refused === null, partRecords);
+      if (refused !== null) {
+        landing.rejectWholeFile(refused, staged.records, 'file sequence');
+        return reconciliation;
+      }
+      if (staged.problem !== null) {
+        landing.rejectWholeFile(staged.problem.reason, staged.records, staged.problem.field);
+        return [...reconciliation, ...staged.reconciliation];
+      }
+      if (staged.header !== null && staged.lines !== null) {
+        await landing.landRows(ESR_HEADER, headerRowSql(fileName, staged.header.fields, staged.header.line, staged.header.raw, staged.lines), { derived: true });
+      }
+      return reconciliation;
+    };
 
+    if (source.sftp) {
+      return sftpConnector(new SftpInbox({ source: source.name, settings: source.sftp, layout: ctx.layout, logger: ctx.logger, state: ctx.state, order: bySequence }), land);
+    }
+    return {
       async listFiles(): Promise<SourceFile[]> {
+        // The layout is read first, so a bad Trust layout fails the run before anything lands.
         await prepare();
-        if (inbox !== null) {
-          const files: SourceFile[] = [];
-          for await (const file of inbox.files()) files.push(file);
-          return files;
-        }
         return listLocalFiles(source.path!, source.pattern, source.name);
       },
-
-      async land(file, landing): Promise<Reconciliation[]> {
-        const { layout, datasets } = await prepare();
-        const name = file.location.split('/').pop() ?? file.location;
-        let fileName: EsrGoFileName;
-        try {
-          fileName = parseEsrGoFileName(name);
-        } catch (err) {
-          landing.rejectWholeFile((err as Error).message, 0, 'file name');
-          return [];
-        }
-        const sequence = checkEsrSequence(fileName, ctx.state.landedLocations());
-        const refused =
-          sequence.status === 'repeat'
-            ? `${name} repeats file sequence ${sequence.sequence} of VPD ${fileName.vpd}, already applied from ${sequence.appliedAs}; a sequence is never applied twice`
-            : null;
-        const reconciliation: Reconciliation[] = [];
-        if (sequence.status === 'gap') {
-          reconciliation.push({ what: `GO file sequence of VPD ${fileName.vpd} (${name})`, declared: sequence.expected, actual: sequence.sequence });
-          ctx.logger.warn({ source: source.name, file: name, expected: sequence.expected, sequence: sequence.sequence }, 'ESR file sequence gap: files are missing; ask ESR to re-send them');
-        } else if (sequence.status === 'late') {
-          ctx.logger.info({ source: source.name, file: name, sequence: sequence.sequence }, 'ESR file fills an earlier sequence gap');
-        }
-
-        const staged = await stageRecords(file, name, layout, datasets, landing, refused === null, partRecords);
-        if (refused !== null) {
-          landing.rejectWholeFile(refused, staged.records, 'file sequence');
-          return reconciliation;
-        }
-        if (staged.problem !== null) {
-          landing.rejectWholeFile(staged.problem.reason, staged.records, staged.problem.field);
-          return [...reconciliation, ...staged.reconciliation];
-        }
-        if (staged.header !== null && staged.lines !== null) {
-          await landing.landRows(ESR_HEADER, headerRowSql(fileName, staged.header.fields, staged.header.line, staged.header.raw, staged.lines), { derived: true });
-        }
-        return reconciliation;
-      },
+      land,
     };
-    if (inbox !== null) {
-      connector.streamFiles = () => inbox.files();
-      connector.finish = (run) => inbox.finish(run);
-    }
-    return connector;
   };
 }
 
@@ -123,6 +112,7 @@ interface StagedFile {
  */
 async function stageRecords(
   file: SourceFile,
+  fileName: EsrGoFileName,
   name: string,
   layout: EsrLayout,
   datasets: Map<string, RawDatasetSchema>,
@@ -130,7 +120,6 @@ async function stageRecords(
   stage: boolean,
   partRecords: number,
 ): Promise<StagedFile> {
-  const fileName = parseEsrGoFileName(name);
   const tasks = new SerialTasks();
   const spools = new Map<string, EsrRecordSpool>();
   const dir = stage ? await landing.scratchDir() : null;

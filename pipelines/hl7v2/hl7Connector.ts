@@ -15,7 +15,7 @@ import type { Connector, ConnectorFactory } from '../connectors/connector.ts';
 import type { FileLanding, Reconciliation, SourceFile } from '../landing/fileLanding.ts';
 import { describeLocalFile } from '../landing/localFiles.ts';
 import { SerialTasks } from '../landing/serialTasks.ts';
-import { SftpInbox } from '../sftp/sftpInbox.ts';
+import { SftpInbox, sftpConnector } from '../sftp/sftpInbox.ts';
 import { Hl7BatchReconciler } from './batch.ts';
 import { decodeHl7Message, hl7CharsetEncoding, type Hl7TextEncoding } from './charset.ts';
 import { splitHl7Stream, type RawHl7Message } from './fileSplitter.ts';
@@ -41,31 +41,7 @@ export const DEFAULT_HL7_PART_LIMITS: Hl7PartLimits = { chars: 32 << 20, message
 /** The connector; tests pass small part limits to cross part boundaries with a few messages. */
 export function makeHl7v2Connector(limits: Hl7PartLimits = DEFAULT_HL7_PART_LIMITS): ConnectorFactory<'hl7v2'> {
   return (source, ctx) => {
-    const inbox = source.sftp ? new SftpInbox({ source: source.name, settings: source.sftp, layout: ctx.layout, logger: ctx.logger, state: ctx.state }) : null;
-    const connector: Connector = {
-    remote: inbox !== null,
-
-    async listFiles(): Promise<SourceFile[]> {
-      if (inbox !== null) {
-        const files: SourceFile[] = [];
-        for await (const file of inbox.files()) files.push(file);
-        return files;
-      }
-      const path = source.path!;
-      const root = globRoot(path);
-      try {
-        const info = await stat(root);
-        if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-      } catch (err) {
-        throw fileSystemError(`read the folder of source '${source.name}',`, root, err);
-      }
-      const paths = (await glob(path, { absolute: true, onlyFiles: true, dot: false, followSymbolicLinks: true })).sort();
-      const files: SourceFile[] = [];
-      for (const path of paths) files.push(await describeLocalFile(path));
-      return files;
-    },
-
-    async land(file, landing): Promise<Reconciliation[]> {
+    const land: Connector['land'] = async (file, landing) => {
       const parts = new Hl7PartLander(landing, source.timezone, [], (reused) =>
         ctx.logger.warn({ source: source.name, file: file.location, messages: reused }, 'control ids reused with different content (flagged control_id_reused)'),
       );
@@ -102,13 +78,25 @@ export function makeHl7v2Connector(limits: Hl7PartLimits = DEFAULT_HL7_PART_LIMI
       }
       const report = reconciler.finish();
       return report.discrepancies.map((d) => ({ what: `${d.segment}-1 at offset ${d.offset} (${d.reason})`, declared: d.declared, actual: d.actual }));
-    },
     };
-    if (inbox !== null) {
-      connector.streamFiles = () => inbox.files();
-      connector.finish = (run) => inbox.finish(run);
-    }
-    return connector;
+    if (source.sftp) return sftpConnector(new SftpInbox({ source: source.name, settings: source.sftp, layout: ctx.layout, logger: ctx.logger, state: ctx.state }), land);
+    return {
+      async listFiles(): Promise<SourceFile[]> {
+        const path = source.path!;
+        const root = globRoot(path);
+        try {
+          const info = await stat(root);
+          if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+        } catch (err) {
+          throw fileSystemError(`read the folder of source '${source.name}',`, root, err);
+        }
+        const paths = (await glob(path, { absolute: true, onlyFiles: true, dot: false, followSymbolicLinks: true })).sort();
+        const files: SourceFile[] = [];
+        for (const path of paths) files.push(await describeLocalFile(path));
+        return files;
+      },
+      land,
+    };
   };
 }
 

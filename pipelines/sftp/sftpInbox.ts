@@ -23,6 +23,7 @@ import type { Logger } from 'pino';
 import type { SftpSettings } from '../../core/config.ts';
 import { CarelakeError } from '../../core/errors.ts';
 import type { LakeLayout } from '../../core/lake.ts';
+import type { Connector } from '../connectors/connector.ts';
 import type { FileOutcome, SourceFile } from '../landing/fileLanding.ts';
 import type { SourceState } from '../ledger/sourceState.ts';
 import { isRetryableSftpError, loadSftpCredentials, SftpSession, sftpServerLabel, type RemoteFile, type SftpCredentials } from './sftpSession.ts';
@@ -238,6 +239,25 @@ export class SftpInbox {
     if (this.downloadDir !== null) await rm(this.downloadDir, { recursive: true, force: true });
     this.downloadDir = null;
   }
+}
+
+/**
+ * A file source kind's connector reading from `inbox`: listing happens inside the run (so a refused
+ * host key or a dropped server is recorded on it), files are offered as their downloads complete,
+ * and afterDownload runs once the run has recorded their outcomes.
+ */
+export function sftpConnector(inbox: SftpInbox, land: Connector['land']): Connector {
+  return {
+    remote: true,
+    async listFiles() {
+      const files: SourceFile[] = [];
+      for await (const file of inbox.files()) files.push(file);
+      return files;
+    },
+    streamFiles: () => inbox.files(),
+    land,
+    finish: (run) => inbox.finish(run),
+  };
 }
 
 function defaultOrder(a: string, b: string): number {

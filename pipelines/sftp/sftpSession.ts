@@ -45,13 +45,9 @@ export interface Download {
   sha256: string;
 }
 
-/** Error codes that say the connection, not the request, failed: worth another attempt. */
-const CONNECTION_CODES = new Set(['ERR_NOT_CONNECTED', 'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
-const CONNECTION_MESSAGES = /timed out|no response from server|connection (lost|closed|reset)|socket hang up|not connected|no sftp connection|channel (open failure|closed)|keepalive|\bend\b|closed/i;
-
-/** A dropped, refused or otherwise failed connection may succeed later; a wrong host key, refused key or bad path will not. */
+/** A dropped, refused or timed-out connection may succeed later; a wrong host key, refused key or bad path will not. */
 export function isRetryableSftpError(err: unknown): boolean {
-  return err instanceof CarelakeError && (err.code === 'sftp.connection' || err.code === 'sftp.failed');
+  return err instanceof CarelakeError && err.code === 'sftp.connection';
 }
 
 export class SftpSession {
@@ -203,7 +199,7 @@ function translate(err: unknown, label: string, action: string): CarelakeError {
     return new CarelakeError({
       code: 'sftp.auth',
       kind: 'config',
-      message: `The SFTP server ${label} refused the key for ${action.split(' ')[0] === 'connect' ? 'this user' : action}`,
+      message: `The SFTP server ${label} refused the private key`,
       hint: 'check sftp.username, sftp.privateKeyFile and that its public key is authorised on the server',
       cause: err,
     });
@@ -211,11 +207,6 @@ function translate(err: unknown, label: string, action: string): CarelakeError {
   if (isNotFound(err) || code === 'EACCES' || code === 3 || code === 'ERR_BAD_PATH') {
     return new CarelakeError({ code: 'sftp.path', kind: 'runtime', message: `SFTP ${label}: cannot ${action}: ${message}`, cause: err });
   }
-  const connection = (typeof code === 'string' && CONNECTION_CODES.has(code)) || CONNECTION_MESSAGES.test(message) || level === 'client-socket' || level === 'client-timeout';
-  return new CarelakeError({
-    code: connection ? 'sftp.connection' : 'sftp.failed',
-    kind: 'runtime',
-    message: `SFTP ${label}: cannot ${action}: ${message}`,
-    cause: err,
-  });
+  // Anything else (refused, reset, timed out, a channel closed under us) is the connection's doing.
+  return new CarelakeError({ code: 'sftp.connection', kind: 'runtime', message: `SFTP ${label}: cannot ${action}: ${message}`, cause: err });
 }
