@@ -19,6 +19,8 @@ export class DuckDb {
     readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    /** False for a handle from `connect()`: closing it leaves the database open. */
+    private readonly ownsInstance = true,
   ) {}
 
   /** Opens a database file (or ':memory:'). A file held by another writer gives a clear `duckdb.locked` error. */
@@ -118,9 +120,22 @@ export class DuckDb {
     }
   }
 
+  /**
+   * Another connection to the same open database, for running statements in parallel (each connection
+   * has its own transaction). Functions registered on any connection are visible to all of them.
+   * Close it before the handle it came from.
+   */
+  async connect(): Promise<DuckDb> {
+    try {
+      return new DuckDb(this.path, this.instance, await this.instance.connect(), false);
+    } catch (err) {
+      throw wrapDuckDbError(`connect to ${this.path}`, '', err);
+    }
+  }
+
   close(): void {
     this.connection.closeSync();
-    this.instance.closeSync();
+    if (this.ownsInstance) this.instance.closeSync();
   }
 }
 

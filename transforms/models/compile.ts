@@ -7,14 +7,18 @@
 // `env_var`, `is_incremental`, `target`, `this`, `execute` and the project's macros. Environment
 // variables arrive as a plain object; nothing here reads process.env. Pure: no I/O.
 
+import { join } from 'node:path';
 import { CarelakeError } from '../../core/errors.ts';
+import { ephemeralCteName, injectCtes } from './ephemeral.ts';
 import { JinjaRelation, MacroLibrary, TemplateRaisedError, parseTemplate, renderProgram, renderString, type JinjaCall, type JinjaFunction } from './jinja.ts';
 import type { ModelGraph, ResolvedModel } from './manifest.ts';
-import type { Materialization } from './materializations.ts';
+import type { Materialization, RelationType } from './materializations.ts';
 import { isRecord, modelConfigSchema, type ModelConfig, type ModelConfigInput } from './modelConfig.ts';
 import type { UnparsedModel, UnparsedSource } from './parse.ts';
 import { jinjaError, lineOfCall } from './problems.ts';
 import { ExternalLocationError, externalLocationFields, externalRelation, generateSchemaName, modelRelation, pythonFormat } from './relations.ts';
+import { seedSelectSql } from './seeds.ts';
+import { compileViewModel, viewResourceType } from './viewDefinitionModels.ts';
 
 export interface Target {
   name: string;
@@ -30,7 +34,25 @@ export interface RenderContext {
   env: Readonly<Record<string, string | undefined>>;
   target: Target;
   macros: MacroLibrary;
+  /** Absolute project folder: seeds are read from it. */
+  projectDir: string;
+  /** Relations already in the database (`schema.identifier`, lower case), for `is_incremental()`. */
+  existing: ReadonlyMap<string, RelationType>;
+  fullRefresh: boolean;
 }
+
+/** Anything rendered as a Jinja template: a model or a singular test. */
+export interface TemplateNode {
+  uniqueId: string;
+  name: string;
+  path: string;
+  rawSql: string;
+  fqn: string[];
+}
+
+/** The project var naming the source whose tables hold FHIR resources by type, read by ViewDefinitions. */
+export const VIEW_SOURCE_VAR = 'sql_on_fhir_source';
+const DEFAULT_VIEW_SOURCE = 'fhir';
 
 export interface RefCall {
   name: string;
@@ -49,8 +71,10 @@ export interface CapturedModel {
 /** A model after pass 2: the SQL to run and where it goes. */
 export interface CompiledModel {
   uniqueId: string;
+  resourceType: 'model' | 'seed';
   name: string;
   path: string;
+  fqn: string[];
   schema: string;
   identifier: string;
   relation: string;
@@ -86,6 +110,13 @@ export function captureModels(models: readonly UnparsedModel[], ctx: RenderConte
 }
 
 export function captureModel(model: UnparsedModel, ctx: RenderContext): CapturedModel {
+  if (model.language === 'csv') return { model, refs: [], sources: [], configCalls: [] };
+  if (model.language === 'view_definition') return { model, refs: [], sources: [[viewSourceName(ctx), viewResourceType(model)]], configCalls: [] };
+  return { model, ...captureTemplate(model, ctx) };
+}
+
+/** Pass 1 for any template: the refs, sources and config() calls it makes. */
+export function captureTemplate(model: TemplateNode, ctx: RenderContext): Omit<CapturedModel, 'model'> {
   const program = parseTemplate(model.path, model.rawSql);
   const refs: RefCall[] = [];
   const sources: [string, string][] = [];
@@ -115,10 +146,15 @@ export function captureModel(model: UnparsedModel, ctx: RenderContext): Captured
     execute: false,
   };
   renderProgram(program, { values, functions }, ctx.macros);
-  return { model, refs, sources, configCalls };
+  return { refs, sources, configCalls };
 }
 
-function configCall(model: UnparsedModel, call: JinjaCall): ModelConfigInput {
+function viewSourceName(ctx: RenderContext): string {
+  const found = lookupVar(ctx, VIEW_SOURCE_VAR);
+  return found.found && typeof found.value === 'string' ? found.value : DEFAULT_VIEW_SOURCE;
+}
+
+function configCall(model: TemplateNode, call: JinjaCall): ModelConfigInput {
   const given: Record<string, unknown> = {};
   for (const arg of call.positional) {
     if (!isRecord(arg)) throw contextError(model, 'models.config_call', "config() takes keyword arguments, e.g. config(materialized='table')", 'config');
@@ -132,7 +168,7 @@ function configCall(model: UnparsedModel, call: JinjaCall): ModelConfigInput {
   throw contextError(model, 'models.config_call', `config(${key}=…) is invalid: ${issue?.message ?? 'unexpected value'}`, 'config');
 }
 
-function refCall(model: UnparsedModel, call: JinjaCall): RefCall {
+function refCall(model: TemplateNode, call: JinjaCall): RefCall {
   const version = call.keyword.version ?? call.keyword.v;
   if (version !== undefined) throw contextError(model, 'models.ref_version', 'ref() with a model version is not supported by carelake', 'ref');
   const args = call.positional;
@@ -143,7 +179,7 @@ function refCall(model: UnparsedModel, call: JinjaCall): RefCall {
   return strings.length === 2 ? { package: strings[0] ?? null, name: strings[1] ?? '' } : { package: null, name: strings[0] ?? '' };
 }
 
-function sourceCall(model: UnparsedModel, call: JinjaCall): [string, string] {
+function sourceCall(model: TemplateNode, call: JinjaCall): [string, string] {
   const [source, table] = call.positional;
   if (call.positional.length !== 2 || typeof source !== 'string' || typeof table !== 'string') {
     throw contextError(model, 'models.source_call', "source() takes a source name and a table name, e.g. source('esr', 'assignments')", 'source');
@@ -217,15 +253,21 @@ export function schemaNamer(ctx: RenderContext): SchemaNamer {
 
 // ---- pass 2 ---------------------------------------------------------------------------------------
 
-export function compileModels(graph: ModelGraph, ctx: RenderContext, targetPath: string): { compiled: CompiledModel[]; problems: CarelakeError[] } {
+export function compileModels(
+  graph: ModelGraph,
+  ctx: RenderContext,
+  targetPath: string,
+  resolver = new GraphResolver(graph, ctx),
+): { compiled: CompiledModel[]; problems: CarelakeError[] } {
   const compiled: CompiledModel[] = [];
   const problems: CarelakeError[] = [];
-  const byName = new Map(Object.values(graph.models).map((m) => [m.model.name, m]));
   for (const id of graph.order) {
     const resolved = graph.models[id];
     if (!resolved) continue;
     try {
-      compiled.push(compileModel(resolved, graph, byName, ctx, targetPath));
+      const model = compileModel(resolved, graph, resolver, ctx, targetPath);
+      resolver.compiledSql.set(model.uniqueId, model.compiledSql);
+      compiled.push(model);
     } catch (err) {
       problems.push(modelError(resolved.model, err));
     }
@@ -233,54 +275,104 @@ export function compileModels(graph: ModelGraph, ctx: RenderContext, targetPath:
   return { compiled, problems };
 }
 
-function compileModel(
-  resolved: ResolvedModel,
-  graph: ModelGraph,
-  byName: ReadonlyMap<string, ResolvedModel>,
-  ctx: RenderContext,
-  targetPath: string,
-): CompiledModel {
-  const { model, capture } = resolved;
-  const program = parseTemplate(model.path, model.rawSql);
-  const functions: Record<string, JinjaFunction> = {
-    ...commonFunctions(model, ctx),
-    config: () => '',
-    ref: (call) => {
-      const ref = refCall(model, call);
-      const parent = byName.get(ref.name);
-      if (!parent || !resolved.parents.includes(parent.uniqueId)) throw unseenDependency(model, `ref('${ref.name}')`);
-      return relationValue(parent.schema, parent.identifier);
-    },
-    source: (call) => {
-      const [sourceName, table] = sourceCall(model, call);
-      const id = `source.${ctx.projectName}.${sourceName}.${table}`;
-      const source = graph.sources[id];
-      if (!source || !resolved.parents.includes(id)) throw unseenDependency(model, `source('${sourceName}', '${table}')`);
-      return new JinjaRelation(source.relation, { schema: source.schema, identifier: source.identifier, name: source.name, database: source.database });
-    },
-  };
-  const values = { ...commonValues(model, ctx), this: relationValue(resolved.schema, resolved.identifier), execute: true };
-  const compiledSql = renderProgram(program, { values, functions }, ctx.macros);
+/**
+ * Pass 2's `ref()` and `source()`: each resolves only to a parent found in pass 1, and a ref to an
+ * ephemeral model renders its CTE name and records the CTE for injection.
+ */
+export class GraphResolver {
+  /** Compiled SQL by id, filled in DAG order; ephemeral CTE bodies come from here. */
+  readonly compiledSql = new Map<string, string>();
+  private readonly byName: ReadonlyMap<string, ResolvedModel>;
+
+  constructor(
+    readonly graph: ModelGraph,
+    private readonly ctx: RenderContext,
+  ) {
+    this.byName = new Map(Object.values(graph.models).map((m) => [m.model.name, m]));
+  }
+
+  /** Renders `node` with its refs and sources resolved, then puts the ephemeral CTEs it uses in front. */
+  render(node: TemplateNode, parents: readonly string[], values: Record<string, unknown>, isIncremental: boolean): string {
+    const ctes = new Map<string, string>();
+    const functions: Record<string, JinjaFunction> = {
+      ...commonFunctions(node, this.ctx),
+      is_incremental: () => isIncremental,
+      config: () => '',
+      ref: (call) => {
+        const ref = refCall(node, call);
+        const parent = this.byName.get(ref.name);
+        if (!parent || !parents.includes(parent.uniqueId)) throw unseenDependency(node, `ref('${ref.name}')`);
+        if (parent.materialized !== 'ephemeral') return relationValue(parent.schema, parent.identifier);
+        const name = ephemeralCteName(parent.model.name);
+        ctes.set(name, this.compiledSql.get(parent.uniqueId) ?? '');
+        return new JinjaRelation(name, { schema: null, identifier: name, name, database: null });
+      },
+      source: (call) => {
+        const [sourceName, table] = sourceCall(node, call);
+        const id = `source.${this.ctx.projectName}.${sourceName}.${table}`;
+        const source = this.graph.sources[id];
+        if (!source || !parents.includes(id)) throw unseenDependency(node, `source('${sourceName}', '${table}')`);
+        return new JinjaRelation(source.relation, { schema: source.schema, identifier: source.identifier, name: source.name, database: source.database });
+      },
+    };
+    const program = parseTemplate(node.path, node.rawSql);
+    const sql = renderProgram(program, { values: { ...commonValues(node, this.ctx), ...values, execute: true }, functions }, this.ctx.macros);
+    return injectCtes(sql, ctes);
+  }
+}
+
+function compileModel(resolved: ResolvedModel, graph: ModelGraph, resolver: GraphResolver, ctx: RenderContext, targetPath: string): CompiledModel {
+  const { model } = resolved;
+  const compiledSql = compiledSqlOf(resolved, graph, resolver, ctx);
+  // Compiled views and seeds are written as .sql, so dbt-style tooling can read them.
+  const compiledFile = model.language === 'sql' ? model.path : `${model.path.replace(/\.[a-z]+$/, '')}.sql`;
   return {
     uniqueId: model.uniqueId,
+    resourceType: model.resourceType,
     name: model.name,
     path: model.path,
+    fqn: model.fqn,
     schema: resolved.schema,
     identifier: resolved.identifier,
     relation: resolved.relation,
     materialized: resolved.materialized,
     config: resolved.config,
     compiledSql,
-    compiledPath: `${targetPath}/compiled/${ctx.projectName}/${model.path}`,
+    compiledPath: `${targetPath}/compiled/${ctx.projectName}/${compiledFile}`,
     dependsOn: resolved.parents.filter((id) => id in graph.models),
   };
 }
 
-function unseenDependency(model: UnparsedModel, call: string): CarelakeError {
+function compiledSqlOf(resolved: ResolvedModel, graph: ModelGraph, resolver: GraphResolver, ctx: RenderContext): string {
+  const { model } = resolved;
+  if (model.language === 'csv') {
+    try {
+      return seedSelectSql(join(ctx.projectDir, model.path), resolved.config.extra);
+    } catch (err) {
+      throw new CarelakeError({
+        code: 'models.seed_config',
+        kind: 'config',
+        message: `Seed '${model.uniqueId}' (${model.path}): ${(err as Error).message}`,
+        location: { file: model.path, field: 'column_types' },
+      });
+    }
+  }
+  if (model.language === 'view_definition') {
+    const sourceId = resolved.parents.find((id) => id.startsWith('source.'));
+    const source = sourceId === undefined ? undefined : graph.sources[sourceId];
+    if (!source) throw new CarelakeError({ code: 'models.view_source', kind: 'compile', message: `View '${model.uniqueId}' (${model.path}) has no FHIR source to read` });
+    return compileViewModel(model, source.relation);
+  }
+  const key = `${resolved.schema}.${resolved.identifier}`.toLowerCase();
+  const isIncremental = resolved.materialized === 'incremental' && ctx.existing.get(key) === 'table' && !ctx.fullRefresh;
+  return resolver.render(model, resolved.parents, { this: relationValue(resolved.schema, resolved.identifier) }, isIncremental);
+}
+
+function unseenDependency(model: TemplateNode, call: string): CarelakeError {
   return new CarelakeError({
     code: 'models.unseen_dependency',
     kind: 'compile',
-    message: `Model '${model.uniqueId}' (${model.path}) calls ${call} only when executing, so its dependencies could not be inferred.`,
+    message: `${model.uniqueId.startsWith('test.') ? 'Test' : 'Model'} '${model.uniqueId}' (${model.path}) calls ${call} only when executing, so its dependencies could not be inferred.`,
     location: { file: model.path },
     hint: `add the line "-- depends_on: {{ ${call} }}" at the top of the model, as dbt asks`,
   });
@@ -296,7 +388,7 @@ function targetValue(target: Target): Record<string, unknown> {
   return { name: target.name, schema: target.schema, type: 'duckdb', database: null };
 }
 
-function commonValues(model: UnparsedModel, ctx: RenderContext): Record<string, unknown> {
+function commonValues(model: TemplateNode, ctx: RenderContext): Record<string, unknown> {
   return {
     target: targetValue(ctx.target),
     project_name: ctx.projectName,
@@ -304,10 +396,10 @@ function commonValues(model: UnparsedModel, ctx: RenderContext): Record<string, 
   };
 }
 
-function commonFunctions(model: UnparsedModel, ctx: RenderContext): Record<string, JinjaFunction> {
+function commonFunctions(model: TemplateNode, ctx: RenderContext): Record<string, JinjaFunction> {
   return {
     ...varFunctions(ctx, modelCaller(model)),
-    // Only view and table exist yet; neither is ever incremental.
+    // Pass 1 and macros see false, as in dbt's parse phase; pass 2 overrides it per model.
     is_incremental: () => false,
   };
 }
@@ -358,7 +450,7 @@ function varFunctions(ctx: RenderContext, caller: VarCaller): Record<string, Jin
   };
 }
 
-function modelCaller(model: UnparsedModel): VarCaller {
+function modelCaller(model: TemplateNode): VarCaller {
   return { label: `Model '${model.uniqueId}' (${model.path})`, file: model.path, text: model.rawSql };
 }
 
@@ -375,14 +467,14 @@ function callError(file: string | undefined, code: string, message: string, hint
   return new CarelakeError({ code, kind: 'compile', message, hint, location: file === undefined ? undefined : { file, line } });
 }
 
-function contextError(model: UnparsedModel, code: string, message: string, call?: string): CarelakeError {
+function contextError(model: TemplateNode, code: string, message: string, call?: string): CarelakeError {
   const line = call === undefined ? undefined : lineOfCall(model.rawSql, call, []);
   return new CarelakeError({ code, kind: 'compile', message: `Model '${model.uniqueId}' (${model.path}): ${message}`, location: { file: model.path, line } });
 }
 
 /** Any failure while rendering a model, named with the model and its file. */
-function modelError(model: UnparsedModel, err: unknown): CarelakeError {
-  const node = `model ${model.name} (${model.path})`;
+export function modelError(model: TemplateNode, err: unknown): CarelakeError {
+  const node = `${model.uniqueId.split('.')[0] ?? 'model'} ${model.name} (${model.path})`;
   if (err instanceof CarelakeError) return err.context.length > 0 ? err : err.withNode(node);
   const what = err instanceof TemplateRaisedError ? 'compiler error raised' : 'render error';
   return jinjaError(model.path, what, err).withNode(node);

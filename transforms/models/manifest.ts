@@ -11,6 +11,7 @@ import type { CapturedModel, CompiledModel, ResolvedSource, SchemaNamer } from '
 import { MATERIALIZATIONS, isMaterialization, type Materialization } from './materializations.ts';
 import { configJson, resolveModelConfig, type ModelConfig } from './modelConfig.ts';
 import type { UnparsedModel } from './parse.ts';
+import type { CompiledTest, ResolvedTest } from './testNodes.ts';
 import { cycleError, disabledRefError, lineOfCall, unknownRefError, unknownSourceError } from './problems.ts';
 import type { ColumnProperties } from './projectYaml.ts';
 import { generateAliasName, modelRelation } from './relations.ts';
@@ -36,8 +37,11 @@ export interface ResolvedModel {
 
 export interface ModelGraph {
   projectName: string;
+  /** Everything the runner builds into a relation: models, ViewDefinitions and seeds. */
   models: Record<string, ResolvedModel>;
   sources: Record<string, ResolvedSource>;
+  /** Data tests (attached by `attachTests` once the models are resolved). */
+  tests: Record<string, ResolvedTest>;
   disabled: UnparsedModel[];
   /** Every enabled model, parents before children (ties by id, so the order is stable). */
   order: string[];
@@ -62,7 +66,9 @@ export function buildGraph(input: GraphInput): { graph: ModelGraph; problems: Ca
   for (const capture of input.captured) {
     const { model } = capture;
     const layers = [model.folderConfig, { meta: model.properties?.meta ?? {} }, model.properties?.config ?? {}, ...capture.configCalls];
-    const config = resolveModelConfig(layers);
+    const resolvedConfig = resolveModelConfig(layers);
+    // A seed is always loaded as a seed, whatever a folder config says.
+    const config = model.resourceType === 'seed' ? { ...resolvedConfig, materialized: 'seed' } : resolvedConfig;
     if (!config.enabled) {
       disabled.push(model);
       continue;
@@ -153,7 +159,23 @@ export function buildGraph(input: GraphInput): { graph: ModelGraph; problems: Ca
   const { order, cycles } = topologicalOrder(Object.keys(models), (id) => (models[id]?.parents ?? []).filter((p) => p in models));
   for (const cycle of cycles) problems.push(cycleError(cycle, models[cycle[0] ?? '']?.model.path));
 
-  return { graph: { projectName: input.projectName, models, sources, disabled, order, parentMap, childMap }, problems };
+  return { graph: { projectName: input.projectName, models, sources, tests: {}, disabled, order, parentMap, childMap }, problems };
+}
+
+/** Adds resolved tests to the graph and to its parent and child maps. */
+export function attachTests(graph: ModelGraph, tests: Record<string, ResolvedTest>): void {
+  graph.tests = tests;
+  for (const test of Object.values(tests)) {
+    graph.parentMap[test.uniqueId] = test.parents;
+    graph.childMap[test.uniqueId] = [];
+    for (const parent of test.parents) {
+      const children = graph.childMap[parent];
+      if (children && !children.includes(test.uniqueId)) {
+        children.push(test.uniqueId);
+        children.sort();
+      }
+    }
+  }
 }
 
 /**
@@ -239,7 +261,7 @@ export interface ManifestNode {
   database: null;
   schema: string;
   name: string;
-  resource_type: 'model';
+  resource_type: 'model' | 'seed' | 'test';
   package_name: string;
   path: string;
   original_file_path: string;
@@ -263,6 +285,10 @@ export interface ManifestNode {
   compiled_path: string | null;
   compiled: boolean;
   compiled_code?: string;
+  /** Tests only (dbt's shape). */
+  test_metadata?: { name: string; kwargs: Record<string, unknown>; namespace: null };
+  column_name?: string | null;
+  attached_node?: string | null;
 }
 
 export interface ManifestSource {
@@ -335,6 +361,7 @@ export interface ManifestOptions {
   macros: readonly { name: string; path: string }[];
   /** Compiled SQL to include (after pass 2); without it nodes say `compiled: false`. */
   compiled?: readonly CompiledModel[];
+  compiledTests?: readonly CompiledTest[];
 }
 
 export function manifestOf(graph: ModelGraph, options: ManifestOptions): Manifest {
@@ -346,6 +373,8 @@ export function manifestOf(graph: ModelGraph, options: ManifestOptions): Manifes
   for (const resolved of sortedValues(graph.models)) {
     nodes[resolved.uniqueId] = nodeJson(resolved.model, resolved, createdAt, compiled.get(resolved.uniqueId));
   }
+  const compiledTests = new Map((options.compiledTests ?? []).map((c) => [c.uniqueId, c]));
+  for (const test of sortedValues(graph.tests)) nodes[test.uniqueId] = testNodeJson(test, project, createdAt, compiledTests.get(test.uniqueId));
   const disabled: Record<string, ManifestNode[]> = {};
   for (const model of graph.disabled) {
     const config = resolveModelConfig([model.folderConfig, model.properties?.config ?? {}]);
@@ -423,7 +452,7 @@ function nodeJson(
     database: null,
     schema: resolved.schema,
     name: model.name,
-    resource_type: 'model',
+    resource_type: model.resourceType,
     package_name: model.packageName,
     path: model.pathInModelDir,
     original_file_path: model.path,
@@ -447,6 +476,41 @@ function nodeJson(
     compiled_path: compiled?.compiledPath ?? null,
     compiled: compiled !== undefined,
     ...(compiled ? { compiled_code: compiled.compiledSql } : {}),
+  };
+}
+
+function testNodeJson(test: ResolvedTest, project: string, createdAt: number, compiled?: CompiledTest): ManifestNode {
+  return {
+    database: null,
+    schema: 'dbt_test__audit',
+    name: test.name,
+    resource_type: 'test',
+    package_name: project,
+    path: test.kind === 'singular' ? test.path.split('/').slice(1).join('/') : `${test.name}.sql`,
+    original_file_path: test.path,
+    unique_id: test.uniqueId,
+    fqn: test.fqn,
+    alias: test.name,
+    checksum: { name: 'sha256', checksum: '' },
+    config: { enabled: test.config.enabled, severity: test.config.severity.toUpperCase(), where: test.config.where, tags: test.config.tags, meta: test.config.meta, materialized: 'test' },
+    tags: test.config.tags,
+    description: '',
+    columns: {},
+    meta: test.config.meta,
+    patch_path: null,
+    created_at: createdAt,
+    relation_name: '',
+    raw_code: test.rawSql,
+    language: 'sql',
+    refs: [],
+    sources: [],
+    depends_on: { macros: test.testMetadata ? [`macro.dbt.test_${test.testMetadata.name}`] : [], nodes: test.parents },
+    compiled_path: compiled?.compiledPath ?? null,
+    compiled: compiled !== undefined,
+    ...(compiled ? { compiled_code: compiled.compiledSql } : {}),
+    ...(test.testMetadata ? { test_metadata: { ...test.testMetadata, namespace: null } } : {}),
+    column_name: test.column,
+    attached_node: test.attachedTo,
   };
 }
 

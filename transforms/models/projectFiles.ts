@@ -1,6 +1,7 @@
-// The I/O edge of the model runner: the only module here that reads files. It reads dbt_project.yml,
-// every `*.sql` model under the model paths (not `<model-path>/tests/`, which holds singular tests),
-// every `*.sql` under the macro paths and every `*.yml`/`*.yaml` property file under the model paths,
+// The I/O edge of the model runner: the only module here that reads project files. It reads
+// dbt_project.yml, every `*.sql` model and `*.json` ViewDefinition under the model paths (except inside a
+// test path, e.g. carelake's models/tests), every `*.sql` under the macro and test paths, `*.csv` seeds,
+// and every `*.yml`/`*.yaml` property file under the model and seed paths,
 // validates the YAML (projectYaml.ts) and returns one plain, serialisable `ProjectFiles` value. Problems
 // in property files are collected, not thrown, so they are reported with the rest of the project's.
 
@@ -21,15 +22,17 @@ export interface ProjectTextFile {
 export interface ProjectFiles {
   projectDir: string;
   project: ProjectConfig;
+  /** SQL models and SQL-on-FHIR ViewDefinitions (`*.json`) under the model paths. */
   models: ProjectTextFile[];
   macros: ProjectTextFile[];
+  /** CSV seeds under the seed paths. */
+  seeds: ProjectTextFile[];
+  /** Singular data tests: `*.sql` under the test paths. */
+  singularTests: ProjectTextFile[];
   propertyFiles: PropertyFile[];
   /** Problems found in property files; the files with problems are left out of `propertyFiles`. */
   problems: Problem[];
 }
-
-/** Folder under each model path reserved for singular data tests (the top-level tests/ is the TS suite). */
-export const SINGULAR_TEST_FOLDER = 'tests';
 
 export async function loadProjectFiles(projectDir: string): Promise<ProjectFiles> {
   const dir = resolve(projectDir);
@@ -39,18 +42,30 @@ export async function loadProjectFiles(projectDir: string): Promise<ProjectFiles
   if (!parsed.ok) throw new ModelProjectError(parsed.problems.map(problemError));
   const project = parsed.value;
 
+  // A test path inside a model path (carelake's models/tests) holds tests, not models.
+  const testRoots = project.testPaths.map(normalRoot);
   const models: ProjectTextFile[] = [];
   const propertyTexts: ProjectTextFile[] = [];
   for (const root of project.modelPaths) {
-    for (const path of await listFiles(dir, root, [SINGULAR_TEST_FOLDER])) {
-      if (path.endsWith('.sql')) models.push({ path, root, contents: await read(join(dir, path)) });
+    for (const path of await listFiles(dir, root, testRoots)) {
+      if (path.endsWith('.sql') || path.endsWith('.json')) models.push({ path, root, contents: await read(join(dir, path)) });
       else if (path.endsWith('.yml') || path.endsWith('.yaml')) propertyTexts.push({ path, root, contents: await read(join(dir, path)) });
     }
   }
-  const macros: ProjectTextFile[] = [];
-  for (const root of project.macroPaths) {
+  const collect = async (roots: readonly string[], extension: string): Promise<ProjectTextFile[]> => {
+    const files: ProjectTextFile[] = [];
+    for (const root of roots) {
+      for (const path of await listFiles(dir, root, [])) if (path.endsWith(extension)) files.push({ path, root, contents: await read(join(dir, path)) });
+    }
+    return files;
+  };
+  const macros = await collect(project.macroPaths, '.sql');
+  const seeds = await collect(project.seedPaths, '.csv');
+  const singularTests = await collect(project.testPaths, '.sql');
+  // Seed folders may also hold property files describing the seeds.
+  for (const root of project.seedPaths) {
     for (const path of await listFiles(dir, root, [])) {
-      if (path.endsWith('.sql')) macros.push({ path, root, contents: await read(join(dir, path)) });
+      if (path.endsWith('.yml') || path.endsWith('.yaml')) propertyTexts.push({ path, root, contents: await read(join(dir, path)) });
     }
   }
 
@@ -61,7 +76,7 @@ export async function loadProjectFiles(projectDir: string): Promise<ProjectFiles
     if (result.ok) propertyFiles.push(result.value);
     else problems.push(...result.problems);
   }
-  return { projectDir: dir, project, models, macros, propertyFiles, problems };
+  return { projectDir: dir, project, models, macros, seeds, singularTests, propertyFiles, problems };
 }
 
 async function read(path: string): Promise<string> {
@@ -72,9 +87,13 @@ async function read(path: string): Promise<string> {
   }
 }
 
+function normalRoot(root: string): string {
+  return root.replace(/\\/g, '/').replace(/\/+$/, '');
+}
+
 /** Files under `<projectDir>/<root>`, project-relative and sorted; a missing root is an empty folder. */
-async function listFiles(projectDir: string, root: string, skipTopFolders: readonly string[]): Promise<string[]> {
-  const base = root.replace(/\\/g, '/').replace(/\/+$/, '');
+async function listFiles(projectDir: string, root: string, skipFolders: readonly string[]): Promise<string[]> {
+  const base = normalRoot(root);
   const found: string[] = [];
   const walk = async (relative: string, depth: number): Promise<void> => {
     let entries;
@@ -89,7 +108,7 @@ async function listFiles(projectDir: string, root: string, skipTopFolders: reado
       if (entry.name.startsWith('.')) continue;
       const child = `${relative}/${entry.name}`;
       if (entry.isDirectory()) {
-        if (depth === 0 && skipTopFolders.includes(entry.name)) continue;
+        if (skipFolders.includes(child)) continue;
         await walk(child, depth + 1);
       } else if (entry.isFile()) {
         found.push(child);

@@ -28,9 +28,12 @@ const projectSchema = z.looseObject({
   profile: z.string({ error: 'expected a profile name' }).optional(),
   'model-paths': z.array(relativePath, { error: 'expected a list of folders' }).min(1).optional(),
   'macro-paths': z.array(relativePath, { error: 'expected a list of folders' }).optional(),
+  'seed-paths': z.array(relativePath, { error: 'expected a list of folders' }).optional(),
+  'test-paths': z.array(relativePath, { error: 'expected a list of folders' }).optional(),
   'target-path': relativePath.optional(),
   vars: z.record(z.string(), z.unknown(), { error: 'expected a mapping of variable names to values' }).optional(),
   models: z.record(z.string(), z.unknown(), { error: 'expected a mapping of project names to model config' }).optional(),
+  seeds: z.record(z.string(), z.unknown(), { error: 'expected a mapping of project names to seed config' }).optional(),
 });
 
 export interface ProjectConfig {
@@ -40,9 +43,13 @@ export interface ProjectConfig {
   profile: string | null;
   modelPaths: string[];
   macroPaths: string[];
+  seedPaths: string[];
+  /** Folders of singular data tests; carelake's own project uses models/tests (see dbt-subset.md). */
+  testPaths: string[];
   targetPath: string;
   vars: Record<string, unknown>;
   models: ConfigTree;
+  seeds: ConfigTree;
 }
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
@@ -53,10 +60,12 @@ export function parseProjectYaml(file: string, text: string): Validated<ProjectC
   const result = projectSchema.safeParse(loaded.value ?? {});
   const problems: Problem[] = result.success ? [] : zodProblems(file, loaded.doc, loaded.lines, result.error, loaded.value);
   // The models: tree is checked even when other keys are wrong, so every problem is reported at once.
-  const rawModels = isRecord(loaded.value) ? loaded.value.models : undefined;
-  const models = configTree(isRecord(rawModels) ? rawModels : {}, ['models'], (path, message) =>
-    problems.push(keyProblem(file, loaded.doc, loaded.lines, path, message)),
-  );
+  const tree = (key: 'models' | 'seeds'): ConfigTree => {
+    const raw = isRecord(loaded.value) ? loaded.value[key] : undefined;
+    return configTree(isRecord(raw) ? raw : {}, [key], (path, message) => problems.push(keyProblem(file, loaded.doc, loaded.lines, path, message)));
+  };
+  const models = tree('models');
+  const seeds = tree('seeds');
   if (!result.success || problems.length > 0) return { ok: false, problems };
   const raw = result.data;
   return {
@@ -68,9 +77,12 @@ export function parseProjectYaml(file: string, text: string): Validated<ProjectC
       profile: raw.profile ?? null,
       modelPaths: raw['model-paths'] ?? ['models'],
       macroPaths: raw['macro-paths'] ?? ['macros'],
+      seedPaths: raw['seed-paths'] ?? ['seeds'],
+      testPaths: raw['test-paths'] ?? ['tests'],
       targetPath: raw['target-path'] ?? 'target',
       vars: raw.vars ?? {},
       models,
+      seeds,
     },
   };
 }
@@ -108,6 +120,16 @@ function configTree(
 
 // ---- property files (models/**/*.yml) ----------------------------------------------------------
 
+/**
+ * One entry of `data_tests:` (or legacy `tests:`): a bare name (`- not_null`) or a one-key mapping
+ * whose value holds the arguments (at the top level, or under `arguments:` as dbt ≥ 1.10 writes them)
+ * and `config:` (`severity`, `where`, …; dbt also accepts those two at the top level).
+ */
+const dataTestSchema = z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
+  error: 'expected a test name, or a mapping from a test name to its arguments',
+});
+const dataTestsField = z.array(dataTestSchema, { error: 'expected a list of tests' }).optional();
+
 const metaSchema = z.looseObject({
   external_location: z.string({ error: 'expected a location string, e.g. a path or read_parquet(…)' }).optional(),
 });
@@ -116,11 +138,16 @@ const columnSchema = z.looseObject({
   description: z.string({ error: 'expected text' }).optional(),
   data_type: z.string({ error: 'expected a type name' }).optional(),
   meta: z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).optional(),
+  data_tests: dataTestsField,
+  tests: dataTestsField,
 });
+const freshnessField = z.unknown().optional();
 const sourceConfigSchema = z.looseObject({
   external_location: z.string({ error: 'expected a location string, e.g. a path or read_parquet(…)' }).optional(),
   enabled: z.boolean({ error: 'expected true or false' }).optional(),
   meta: z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).optional(),
+  freshness: freshnessField,
+  loaded_at_field: z.string({ error: 'expected a column name or SQL expression' }).optional(),
 });
 const sourceTableSchema = z.looseObject({
   name: z.string({ error: 'expected the table name' }).min(1),
@@ -129,6 +156,10 @@ const sourceTableSchema = z.looseObject({
   meta: metaSchema.optional(),
   config: sourceConfigSchema.optional(),
   columns: z.array(columnSchema, { error: 'expected a list of columns' }).optional(),
+  freshness: freshnessField,
+  loaded_at_field: z.string({ error: 'expected a column name or SQL expression' }).optional(),
+  data_tests: dataTestsField,
+  tests: dataTestsField,
 });
 const sourceSchema = z.looseObject({
   name: z.string({ error: 'expected the source name' }).min(1),
@@ -137,26 +168,47 @@ const sourceSchema = z.looseObject({
   database: z.string({ error: 'expected a database name' }).optional(),
   meta: metaSchema.optional(),
   config: sourceConfigSchema.optional(),
+  freshness: freshnessField,
+  loaded_at_field: z.string({ error: 'expected a column name or SQL expression' }).optional(),
   tables: z.array(sourceTableSchema, { error: 'expected a list of tables' }).optional(),
 });
-const modelPropertiesSchema = z.looseObject({
-  name: z.string({ error: 'expected the model name' }).min(1),
+const nodePropertiesSchema = z.looseObject({
+  name: z.string({ error: 'expected the name' }).min(1),
   description: z.string({ error: 'expected text' }).optional(),
   meta: z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).optional(),
   config: modelConfigSchema.optional(),
   columns: z.array(columnSchema, { error: 'expected a list of columns' }).optional(),
+  data_tests: dataTestsField,
+  tests: dataTestsField,
 });
 const propertyFileSchema = z.looseObject({
   version: z.number({ error: 'expected 2' }).optional(),
   sources: z.array(sourceSchema, { error: 'expected a list of sources' }).optional(),
-  models: z.array(modelPropertiesSchema, { error: 'expected a list of models' }).optional(),
+  models: z.array(nodePropertiesSchema, { error: 'expected a list of models' }).optional(),
+  seeds: z.array(nodePropertiesSchema, { error: 'expected a list of seeds' }).optional(),
 });
+
+/** A data test as declared, before it is tied to a node: `unique`, `accepted_values` with its arguments… */
+export interface DataTestDeclaration {
+  /** The generic test's name: not_null, unique, accepted_values, relationships. */
+  test: string;
+  /** Arguments other than config, e.g. `{ values: [...] }` or `{ to: "ref('x')", field: 'id' }`. */
+  args: Record<string, unknown>;
+  /** `config:` merged with top-level `severity` / `where` / `enabled` / `tags`. */
+  config: Record<string, unknown>;
+  /** A `name:` the author gave the test, replacing the generated one. */
+  name: string | null;
+  /** Where it is declared: `models[0].columns[2].data_tests[1]`. */
+  key: string;
+  line: number | null;
+}
 
 export interface ColumnProperties {
   name: string;
   description: string;
   dataType: string | null;
   meta: Record<string, unknown>;
+  tests: DataTestDeclaration[];
 }
 
 export interface SourceTableProperties {
@@ -166,6 +218,10 @@ export interface SourceTableProperties {
   meta: Record<string, unknown>;
   config: Record<string, unknown>;
   columns: ColumnProperties[];
+  tests: DataTestDeclaration[];
+  /** As written (validated where it is used); undefined when not set here. */
+  freshness: unknown;
+  loadedAtField: string | null;
   line: number | null;
 }
 
@@ -176,17 +232,21 @@ export interface SourceProperties {
   database: string | null;
   meta: Record<string, unknown>;
   config: Record<string, unknown>;
+  freshness: unknown;
+  loadedAtField: string | null;
   tables: SourceTableProperties[];
   file: string;
   line: number | null;
 }
 
+/** A model's or a seed's entry in a property file. */
 export interface ModelProperties {
   name: string;
   description: string;
   meta: Record<string, unknown>;
   config: ModelConfigInput;
   columns: ColumnProperties[];
+  tests: DataTestDeclaration[];
   file: string;
   line: number | null;
 }
@@ -195,50 +255,109 @@ export interface PropertyFile {
   path: string;
   sources: SourceProperties[];
   models: ModelProperties[];
+  seeds: ModelProperties[];
 }
+
+/** Config keys dbt accepts at the top level of a test entry as well as under `config:`. */
+const TEST_CONFIG_KEYS = new Set(['severity', 'where', 'enabled', 'tags', 'meta', 'warn_if', 'error_if', 'store_failures', 'limit']);
 
 export function parsePropertyYaml(file: string, text: string): Validated<PropertyFile> {
   const loaded = loadYaml(file, text);
   if (!loaded.ok) return loaded;
   const result = propertyFileSchema.safeParse(loaded.value ?? {});
   if (!result.success) return { ok: false, problems: zodProblems(file, loaded.doc, loaded.lines, result.error, loaded.value) };
+  const problems: Problem[] = [];
   const lineAt = (path: (string | number)[]) => nodeLine(loaded.doc, loaded.lines, path);
-  const columns = (cols: z.output<typeof columnSchema>[] | undefined): ColumnProperties[] =>
-    (cols ?? []).map((c) => ({ name: c.name, description: c.description ?? '', dataType: c.data_type ?? null, meta: c.meta ?? {} }));
-  return {
-    ok: true,
-    value: {
-      path: file,
-      sources: (result.data.sources ?? []).map((s, i) => ({
-        name: s.name,
-        description: s.description ?? '',
-        schema: s.schema ?? null,
-        database: s.database ?? null,
-        meta: s.meta ?? {},
-        config: s.config ?? {},
-        file,
-        line: lineAt(['sources', i]),
-        tables: (s.tables ?? []).map((t, j) => ({
-          name: t.name,
-          identifier: t.identifier ?? null,
-          description: t.description ?? '',
-          meta: t.meta ?? {},
-          config: t.config ?? {},
-          columns: columns(t.columns),
-          line: lineAt(['sources', i, 'tables', j]),
-        })),
-      })),
-      models: (result.data.models ?? []).map((m, i) => ({
-        name: m.name,
-        description: m.description ?? '',
-        meta: m.meta ?? {},
-        config: m.config ?? {},
-        columns: columns(m.columns),
-        file,
-        line: lineAt(['models', i]),
-      })),
-    },
+  const tests = (node: { data_tests?: unknown[] | undefined; tests?: unknown[] | undefined }, path: (string | number)[]): DataTestDeclaration[] => {
+    const key = node.data_tests ? 'data_tests' : 'tests';
+    return (node.data_tests ?? node.tests ?? []).flatMap((entry, i) => {
+      const at = [...path, key, i];
+      const declared = dataTestDeclaration(entry, keyPath(at), lineAt(at));
+      if (typeof declared === 'string') {
+        problems.push(keyProblem(file, loaded.doc, loaded.lines, at, declared));
+        return [];
+      }
+      return [declared];
+    });
   };
+  const columns = (cols: z.output<typeof columnSchema>[] | undefined, path: (string | number)[]): ColumnProperties[] =>
+    (cols ?? []).map((c, i) => ({
+      name: c.name,
+      description: c.description ?? '',
+      dataType: c.data_type ?? null,
+      meta: c.meta ?? {},
+      tests: tests(c, [...path, 'columns', i]),
+    }));
+  const nodes = (list: z.output<typeof nodePropertiesSchema>[] | undefined, kind: 'models' | 'seeds'): ModelProperties[] =>
+    (list ?? []).map((m, i) => ({
+      name: m.name,
+      description: m.description ?? '',
+      meta: m.meta ?? {},
+      config: m.config ?? {},
+      columns: columns(m.columns, [kind, i]),
+      tests: tests(m, [kind, i]),
+      file,
+      line: lineAt([kind, i]),
+    }));
+  const value: PropertyFile = {
+    path: file,
+    sources: (result.data.sources ?? []).map((s, i) => ({
+      name: s.name,
+      description: s.description ?? '',
+      schema: s.schema ?? null,
+      database: s.database ?? null,
+      meta: s.meta ?? {},
+      config: s.config ?? {},
+      freshness: s.config?.freshness !== undefined ? s.config.freshness : s.freshness,
+      loadedAtField: s.config?.loaded_at_field ?? s.loaded_at_field ?? null,
+      file,
+      line: lineAt(['sources', i]),
+      tables: (s.tables ?? []).map((t, j) => ({
+        name: t.name,
+        identifier: t.identifier ?? null,
+        description: t.description ?? '',
+        meta: t.meta ?? {},
+        config: t.config ?? {},
+        columns: columns(t.columns, ['sources', i, 'tables', j]),
+        tests: tests(t, ['sources', i, 'tables', j]),
+        freshness: t.config?.freshness !== undefined ? t.config.freshness : t.freshness,
+        loadedAtField: t.config?.loaded_at_field ?? t.loaded_at_field ?? null,
+        line: lineAt(['sources', i, 'tables', j]),
+      })),
+    })),
+    models: nodes(result.data.models, 'models'),
+    seeds: nodes(result.data.seeds, 'seeds'),
+  };
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value };
+}
+
+/** A declaration, or the reason it is not one. */
+function dataTestDeclaration(entry: unknown, key: string, line: number | null): DataTestDeclaration | string {
+  if (typeof entry === 'string') return { test: entry, args: {}, config: {}, name: null, key, line };
+  if (!isRecord(entry)) return 'is invalid: expected a test name or a mapping';
+  const names = Object.keys(entry);
+  if (names.length !== 1) return `is invalid: expected one test per list item, got ${names.length} keys (${names.join(', ')})`;
+  const test = names[0] as string;
+  const body = entry[test] ?? {};
+  if (!isRecord(body)) return `is invalid: the arguments of '${test}' must be a mapping`;
+  const args: Record<string, unknown> = {};
+  const config: Record<string, unknown> = {};
+  let name: string | null = null;
+  for (const [k, v] of Object.entries(body)) {
+    if (k === 'config') {
+      if (!isRecord(v)) return `is invalid: '${test}.config' must be a mapping`;
+      Object.assign(config, v);
+    } else if (k === 'arguments') {
+      if (!isRecord(v)) return `is invalid: '${test}.arguments' must be a mapping`;
+      Object.assign(args, v);
+    } else if (k === 'name') {
+      if (typeof v !== 'string') return `is invalid: '${test}.name' must be text`;
+      name = v;
+    } else if (TEST_CONFIG_KEYS.has(k)) {
+      config[k] ??= v;
+    } else args[k] = v;
+  }
+  return { test, args, config, name, key, line };
 }
 
 // ---- shared YAML helpers ------------------------------------------------------------------------

@@ -1,24 +1,39 @@
 // The public entry to the model runner. `compileProjectFiles` is the pure pipeline — parse → pass 1
-// (capture refs/sources/config) → graph (configs, schemas, DAG, cycles) → pass 2 (compile) → manifest —
-// and collects every problem on the way, throwing them together as one ModelProjectError before anything
-// runs. `compileProject` and `runProject` are the edges around it: they read the project
-// (projectFiles.ts), execute (execute.ts), and are the only code here that writes files:
-// <target-path>/manifest.json, run_results.json and compiled/<project>/<path>. This module also supplies
-// the defaults the pure phases refuse to invent: the invocation id and a monotonic clock anchored to `now`.
+// (capture refs/sources/config) → graph (configs, schemas, DAG, cycles, tests) → selection → pass 2
+// (compile) → manifest — and collects every problem on the way, throwing them together as one
+// ModelProjectError before anything runs. `compileProject` and `runProject` are the edges around it:
+// they read the project (projectFiles.ts), execute (execute.ts), and are the only code here that
+// writes files: <target-path>/manifest.json, run_results.json and compiled/<project>/<path>. The
+// commands differ only in what they execute: `run` models, `seed` seeds, `test` tests, `build` all
+// three in DAG order. This module also supplies the defaults the pure phases refuse to invent: the
+// invocation id and a monotonic clock anchored to `now`.
 
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { DuckDb } from '../../core/duckdb.ts';
 import { CarelakeError, fileSystemError } from '../../core/errors.ts';
-import { captureModels, compileModels, resolveSources, schemaNamer, type CompiledModel, type RenderContext, type Target } from './compile.ts';
+import { GraphResolver, captureModels, compileModels, resolveSources, schemaNamer, type CompiledModel, type RenderContext, type Target } from './compile.ts';
 import { executeModels, type PhaseTiming, type RunResults } from './execute.ts';
 import { MacroLibrary } from './jinja.ts';
-import { buildGraph, manifestOf, type Manifest, type ModelGraph } from './manifest.ts';
+import { attachTests, buildGraph, manifestOf, type Manifest, type ModelGraph } from './manifest.ts';
+import type { RelationType } from './materializations.ts';
 import { parseProject } from './parse.ts';
 import { ModelProjectError } from './problems.ts';
 import { loadProjectFiles, type ProjectFiles } from './projectFiles.ts';
+import { selectNodes, type SelectableNode } from './selectors.ts';
+import { compileTests, resolveTests, type CompiledTest } from './testNodes.ts';
+
+/** What a command executes: `run` models, `seed` seeds, `test` tests, `build` everything. */
+export type ModelCommand = 'run' | 'seed' | 'test' | 'build';
+
+const EXECUTES: Readonly<Record<ModelCommand, readonly SelectableNode['resourceType'][]>> = {
+  run: ['model'],
+  seed: ['seed'],
+  test: ['test'],
+  build: ['model', 'seed', 'test'],
+};
 
 export interface CompileOptions {
   projectDir: string;
@@ -29,8 +44,11 @@ export interface CompileOptions {
   target: Target;
   /** Stamped into the artifacts as generated_at. */
   now: Date;
-  /** Plain model names to run; every enabled model when absent. */
+  /** dbt selector arguments (`stg_patient`, `+curated_encounter`, `tag:nightly`, `path:models/marts`). */
   select?: string[];
+  exclude?: string[];
+  /** Rebuild incremental models from scratch. */
+  fullRefresh?: boolean;
   invocationId?: string;
   /** Milliseconds since the epoch, for per-model timings; defaults to a monotonic clock starting at `now`. */
   clock?: () => number;
@@ -38,20 +56,35 @@ export interface CompileOptions {
 
 export interface RunOptions extends CompileOptions {
   db: DuckDb;
+  /** Default `run`. */
+  command?: ModelCommand;
+  /** Nodes run at once; default 1. */
+  threads?: number;
+  /** Folder for external models without a `location`; default `<target-path>/external` in the project. */
+  externalRoot?: string;
 }
 
 export interface CompiledProject {
   manifest: Manifest;
   graph: ModelGraph;
-  /** In DAG order. */
+  /** Models and seeds in DAG order. */
   compiled: CompiledModel[];
-  /** Ids of the models `select` chose (all enabled models when no selection). */
+  tests: CompiledTest[];
+  /** Ids of the nodes the selection chose (all but sources when there is no selection). */
   selected: ReadonlySet<string>;
+  /** Selection criteria that matched nothing, and similar; reported, not fatal (as in dbt). */
+  warnings: CarelakeError[];
   targetPath: string;
 }
 
+export interface CompileProjectFilesOptions extends Omit<CompileOptions, 'projectDir' | 'clock'> {
+  invocationId: string;
+  /** Relations already in the database (`schema.identifier`, lower case), for `is_incremental()`. */
+  existing?: ReadonlyMap<string, RelationType>;
+}
+
 /** Pure: validated project files → compiled project. Throws one ModelProjectError listing every problem. */
-export function compileProjectFiles(files: ProjectFiles, options: Omit<CompileOptions, 'projectDir' | 'clock'> & { invocationId: string }): CompiledProject {
+export function compileProjectFiles(files: ProjectFiles, options: CompileProjectFilesOptions): CompiledProject {
   const parsed = parseProject(files);
   const { library, problems: macroProblems } = MacroLibrary.parse(parsed.macros);
   const problems: CarelakeError[] = [...parsed.problems, ...macroProblems];
@@ -62,6 +95,9 @@ export function compileProjectFiles(files: ProjectFiles, options: Omit<CompileOp
     env: options.env,
     target: options.target,
     macros: library,
+    projectDir: files.projectDir,
+    existing: options.existing ?? new Map(),
+    fullRefresh: options.fullRefresh ?? false,
   };
 
   const pass1 = captureModels(parsed.models, ctx);
@@ -74,84 +110,127 @@ export function compileProjectFiles(files: ProjectFiles, options: Omit<CompileOp
     knownModelNames: new Set(parsed.models.map((m) => m.name)),
   });
   problems.push(...pass1.problems, ...sources.problems, ...graphProblems);
+  const tests = resolveTests(parsed.tests, graph, ctx);
+  attachTests(graph, tests.tests);
+  problems.push(...tests.problems);
 
-  const selected = selection(graph, options.select, problems);
+  const selection = selectNodes(selectableNodes(graph), { select: options.select, exclude: options.exclude });
   // Pass 2 only on a sound graph: with unknown refs or cycles it would only repeat those problems.
-  const pass2 = problems.length === 0 ? compileModels(graph, ctx, parsed.project.targetPath) : { compiled: [], problems: [] };
-  problems.push(...pass2.problems);
+  let compiled: CompiledModel[] = [];
+  let compiledTests: CompiledTest[] = [];
+  if (problems.length === 0) {
+    const resolver = new GraphResolver(graph, ctx);
+    const models = compileModels(graph, ctx, parsed.project.targetPath, resolver);
+    const testsPass = compileTests(graph.tests, resolver, ctx, parsed.project.targetPath);
+    problems.push(...models.problems, ...testsPass.problems);
+    compiled = models.compiled;
+    compiledTests = testsPass.compiled;
+  }
   if (problems.length > 0) throw new ModelProjectError(problems);
 
-  const manifest = manifestOf(graph, { generatedAt: options.now, invocationId: options.invocationId, macros: library.list(), compiled: pass2.compiled });
-  return { manifest, graph, compiled: pass2.compiled, selected, targetPath: parsed.project.targetPath };
+  const manifest = manifestOf(graph, { generatedAt: options.now, invocationId: options.invocationId, macros: library.list(), compiled, compiledTests });
+  return { manifest, graph, compiled, tests: compiledTests, selected: selection.selected, warnings: selection.problems, targetPath: parsed.project.targetPath };
 }
 
-function selection(graph: ModelGraph, select: readonly string[] | undefined, problems: CarelakeError[]): ReadonlySet<string> {
-  if (select === undefined) return new Set(graph.order);
-  const byName = new Map(Object.values(graph.models).map((m) => [m.model.name, m.uniqueId]));
-  const disabled = new Set(graph.disabled.map((m) => m.name));
-  const ids = new Set<string>();
-  for (const name of select) {
-    const id = byName.get(name);
-    if (id) ids.add(id);
-    else
-      problems.push(
-        new CarelakeError({
-          code: 'models.unknown_selection',
-          kind: 'config',
-          message: disabled.has(name) ? `Model '${name}' was selected but is disabled` : `No model named '${name}' to select`,
-          hint: 'select models by file name without .sql, e.g. stg_patient',
-        }),
-      );
+/** The graph as the selector sees it: models, seeds, tests and sources. */
+export function selectableNodes(graph: ModelGraph): SelectableNode[] {
+  const nodes: SelectableNode[] = [];
+  for (const m of Object.values(graph.models)) {
+    nodes.push({
+      uniqueId: m.uniqueId,
+      resourceType: m.model.resourceType,
+      name: m.model.name,
+      fqn: m.model.fqn,
+      originalFilePath: m.model.path,
+      patchPath: m.model.properties?.file ?? null,
+      tags: m.config.tags,
+      parents: m.parents,
+      materialized: m.materialized,
+      config: m.config.extra,
+    });
   }
-  return ids;
+  for (const t of Object.values(graph.tests)) {
+    nodes.push({
+      uniqueId: t.uniqueId,
+      resourceType: 'test',
+      name: t.name,
+      fqn: t.fqn,
+      originalFilePath: t.path,
+      tags: t.config.tags,
+      parents: t.parents,
+      testType: t.kind,
+      ...(t.testMetadata ? { testName: t.testMetadata.name } : {}),
+    });
+  }
+  for (const s of Object.values(graph.sources)) {
+    nodes.push({ uniqueId: s.uniqueId, resourceType: 'source', name: s.name, fqn: s.fqn, originalFilePath: s.path, tags: [], parents: [], sourceName: s.sourceName });
+  }
+  return nodes;
 }
 
 /** Reads, validates and compiles the project, and writes target/manifest.json and the compiled SQL. */
-export async function compileProject(options: CompileOptions): Promise<{ manifest: Manifest; compiled: CompiledModel[] }> {
-  const { project } = await compileAndWrite(options, phaseClock(options));
-  return { manifest: project.manifest, compiled: project.compiled };
+export async function compileProject(options: CompileOptions & { db?: DuckDb }): Promise<CompiledProject> {
+  const { project } = await compileAndWrite(options, phaseClock(options), options.db);
+  return project;
 }
 
 /**
- * Validates everything, writes the manifest and compiled SQL, runs the selected models in DAG order on
- * `db`, then writes target/run_results.json. Model failures are results, not exceptions; an invalid
- * project throws a ModelProjectError and nothing runs.
+ * Validates everything, writes the manifest and compiled SQL, executes the command's selected nodes in
+ * DAG order on `db`, then writes target/run_results.json. Model and test failures are results, not
+ * exceptions; an invalid project throws a ModelProjectError and nothing runs.
  */
-export async function runProject(options: RunOptions): Promise<{ manifest: Manifest; results: RunResults }> {
+export async function runProject(options: RunOptions): Promise<{ manifest: Manifest; results: RunResults; warnings: CarelakeError[] }> {
   const clock = phaseClock(options);
-  const { project, invocationId, phases } = await compileAndWrite(options, clock);
+  const command = options.command ?? 'run';
+  const { project, invocationId, phases } = await compileAndWrite(options, clock, options.db);
+  const executes = new Set<string>(EXECUTES[command]);
+  const kinds = new Map<string, string>([
+    ...project.compiled.map((m) => [m.uniqueId, m.resourceType] as const),
+    ...project.tests.map((t) => [t.uniqueId, 'test'] as const),
+  ]);
+  const selected = new Set([...project.selected].filter((id) => executes.has(kinds.get(id) ?? '')));
   const results = await executeModels({
     db: options.db,
     models: project.compiled,
-    selected: project.selected,
+    tests: project.tests,
+    selected,
+    testsGateChildren: command === 'build',
+    threads: options.threads ?? 1,
+    fullRefresh: options.fullRefresh ?? false,
+    externalRoot: resolve(options.externalRoot ?? join(options.projectDir, project.targetPath, 'external')),
     clock,
     invocationId,
     phases,
     args: {
-      which: 'run',
+      which: command,
       project_dir: options.projectDir,
       target: options.target.name,
       select: options.select ?? [],
+      exclude: options.exclude ?? [],
+      full_refresh: options.fullRefresh ?? false,
+      threads: options.threads ?? 1,
       // Var names only: values may be secrets.
       vars: Object.keys(options.vars ?? {}),
     },
   });
   await writeJson(join(options.projectDir, project.targetPath, 'run_results.json'), results);
-  return { manifest: project.manifest, results };
+  return { manifest: project.manifest, results, warnings: project.warnings };
 }
 
 async function compileAndWrite(
   options: CompileOptions,
   clock: () => number,
+  db: DuckDb | undefined,
 ): Promise<{ project: CompiledProject; invocationId: string; phases: PhaseTiming[] }> {
   const invocationId = options.invocationId ?? randomUUID();
   const t0 = clock();
   const files = await loadProjectFiles(options.projectDir);
+  const existing = db ? await existingRelations(db) : new Map<string, RelationType>();
   const t1 = clock();
-  const project = compileProjectFiles(files, { ...options, invocationId });
+  const project = compileProjectFiles(files, { ...options, invocationId, existing });
   const t2 = clock();
   const target = join(options.projectDir, project.targetPath);
-  for (const model of project.compiled) await writeText(join(options.projectDir, model.compiledPath), model.compiledSql);
+  for (const node of [...project.compiled, ...project.tests]) await writeText(join(options.projectDir, node.compiledPath), node.compiledSql);
   await writeJson(join(target, 'manifest.json'), project.manifest);
   const phases = [
     { name: 'load', elapsed_time: (t1 - t0) / 1000 },
@@ -161,8 +240,18 @@ async function compileAndWrite(
   return { project, invocationId, phases };
 }
 
+/** Every table and view in the database, as `schema.identifier` (lower case) → kind. */
+async function existingRelations(db: DuckDb): Promise<Map<string, RelationType>> {
+  const rows = await db.all(
+    `SELECT lower(table_schema || '.' || table_name) AS name, table_type FROM information_schema.tables WHERE table_catalog = current_database()`,
+    undefined,
+    'list the relations in the database',
+  );
+  return new Map(rows.map((r) => [String(r.name), r.table_type === 'VIEW' ? 'view' : 'table']));
+}
+
 /** The edge supplies the clock: wall time at `now`, advanced by a monotonic timer. */
-function phaseClock(options: CompileOptions): () => number {
+export function phaseClock(options: { now: Date; clock?: () => number }): () => number {
   if (options.clock) return options.clock;
   const origin = performance.now();
   const start = options.now.getTime();
@@ -180,6 +269,6 @@ async function writeText(path: string, text: string): Promise<void> {
   }
 }
 
-async function writeJson(path: string, value: unknown): Promise<void> {
+export async function writeJson(path: string, value: unknown): Promise<void> {
   await writeText(path, `${JSON.stringify(value, null, 2)}\n`);
 }

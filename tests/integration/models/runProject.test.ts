@@ -6,52 +6,10 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DuckDb } from '../../../core/duckdb.ts';
-import { CarelakeError } from '../../../core/errors.ts';
 import { ModelProjectError } from '../../../transforms/models/problems.ts';
-import { compileProject, runProject, type RunOptions } from '../../../transforms/models/runProject.ts';
-import { DEFAULT_PROJECT_YML, tinyProject } from './tinyProject.ts';
+import { compileProject, runProject } from '../../../transforms/models/runProject.ts';
+import { DEFAULT_PROJECT_YML, NOW, TARGET, relationType, runError, tinyProject, withRun, type Extra } from './tinyProject.ts';
 
-const NOW = new Date('2025-03-01T09:00:00.000Z');
-const TARGET = { name: 'dev', schema: 'main' };
-
-type Extra = Partial<Omit<RunOptions, 'projectDir' | 'db'>>;
-
-/** Runs a project built from `files` and hands the outcome and the open database to `check`. */
-async function withRun(
-  files: Record<string, string>,
-  extra: Extra,
-  check: (outcome: Awaited<ReturnType<typeof runProject>>, db: DuckDb, dir: string) => Promise<void>,
-): Promise<void> {
-  const project = await tinyProject(files);
-  const db = await DuckDb.open(':memory:');
-  try {
-    const outcome = await runProject({ projectDir: project.dir, db, env: {}, target: TARGET, now: NOW, ...extra });
-    await check(outcome, db, project.dir);
-  } finally {
-    db.close();
-    await project.cleanup();
-  }
-}
-
-/** Runs a project expected to be invalid; returns the error. */
-async function runError(files: Record<string, string>, extra: Extra = {}): Promise<CarelakeError> {
-  const project = await tinyProject(files);
-  const db = await DuckDb.open(':memory:');
-  try {
-    await runProject({ projectDir: project.dir, db, env: {}, target: TARGET, now: NOW, ...extra });
-  } catch (err) {
-    if (err instanceof CarelakeError) return err;
-    throw err;
-  } finally {
-    db.close();
-    await project.cleanup();
-  }
-  throw new Error('expected the run to fail');
-}
-
-async function relationType(db: DuckDb, schema: string, name: string): Promise<unknown> {
-  return db.scalar('SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?', [schema, name]);
-}
 
 interface OrderCase {
   description: string;
@@ -186,12 +144,6 @@ describe('runProject: project errors are collected, name the file and stop the r
       description: 'a wrongly typed key in dbt_project.yml names the file, key and line',
       files: { 'dbt_project.yml': `${DEFAULT_PROJECT_YML}models:\n  carelake:\n    +materialized: [view]\n`, 'models/a.sql': 'select 1 as id' },
       expected: ["dbt_project.yml: key 'models.carelake.+materialized' is invalid: expected a materialization name such as view or table, got a list", 'dbt_project.yml:7'],
-    },
-    {
-      description: 'selecting a model that does not exist is an error',
-      files: { 'models/a.sql': 'select 1 as id' },
-      extra: { select: ['nope'] },
-      expected: ["No model named 'nope' to select"],
     },
   ];
 
@@ -578,10 +530,22 @@ describe('runProject: artifacts', () => {
     }
   });
 
-  it('models/tests/ is left for singular tests', async () => {
-    const files = { 'models/a.sql': 'select 1 as id', 'models/tests/assert_something.sql': 'select * from nowhere_at_all' };
+  it('a test path inside the model path (models/tests) holds singular tests, not models', async () => {
+    const files = {
+      'dbt_project.yml': `${DEFAULT_PROJECT_YML}test-paths: ["models/tests"]\n`,
+      'models/a.sql': 'select 1 as id',
+      'models/tests/assert_something.sql': "select * from {{ ref('a') }} where id < 0",
+    };
     await withRun(files, {}, async ({ manifest }) => {
-      expect(Object.keys(manifest.nodes)).toEqual(['model.carelake.a']);
+      expect(Object.keys(manifest.nodes).sort()).toEqual(['model.carelake.a', 'test.carelake.assert_something']);
+      expect(manifest.nodes['test.carelake.assert_something']?.depends_on.nodes).toEqual(['model.carelake.a']);
+    });
+  });
+
+  it('a selection that matches nothing is a warning, and nothing runs', async () => {
+    await withRun({ 'models/a.sql': 'select 1 as id' }, { select: ['nope'] }, async ({ results, warnings }) => {
+      expect(results.results).toEqual([]);
+      expect(warnings.map((w) => w.code)).toContain('models.selection_matches_nothing');
     });
   });
 });

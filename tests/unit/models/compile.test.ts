@@ -23,6 +23,8 @@ function files(models: Record<string, string>, extra: { yml?: Record<string, str
     project: project.value,
     models: Object.entries(models).map(([path, contents]) => ({ path, root: 'models', contents })),
     macros: Object.entries(extra.macros ?? {}).map(([path, contents]) => ({ path, root: 'macros', contents })),
+    seeds: [],
+    singularTests: [],
     propertyFiles,
     problems: [],
   };

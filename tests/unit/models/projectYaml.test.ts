@@ -89,7 +89,7 @@ models:
     expect(source).toMatchObject({ name: 'esr', schema: 'raw_esr', meta: { external_location: '/lake/{name}.parquet' }, file: 'models/schema.yml', line: 3 });
     expect(source?.tables[0]).toMatchObject({ name: 'assignments', identifier: 'assignments_v2', config: { external_location: "read_parquet('x')" } });
     expect(result.value.models[0]).toMatchObject({ name: 'stg_patient', config: { materialized: 'table', tags: ['pii'] }, line: 13 });
-    expect(result.value.models[0]?.columns[0]).toEqual({ name: 'patient_key', description: 'Surrogate key', dataType: null, meta: {} });
+    expect(result.value.models[0]?.columns[0]).toEqual({ name: 'patient_key', description: 'Surrogate key', dataType: null, meta: {}, tests: [] });
   });
 
   it('accepts an empty file and keys dbt knows but carelake ignores', () => {
