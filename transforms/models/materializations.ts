@@ -140,7 +140,7 @@ const incremental: Materializer = {
       const message = quoteLiteral(`The columns of ${relation}'s new rows differ from the table's; on_schema_change is fail (run with --full-refresh to rebuild)`);
       steps.push({
         label: `compare the columns of ${relation}`,
-        sql: `SELECT CASE WHEN (SELECT list(lower(column_name) ORDER BY column_index) FROM duckdb_columns() WHERE table_name = ${quoteLiteral(`${input.identifier}__dbt_tmp`)} AND temporary) IS DISTINCT FROM [${expected}] THEN error(${message}) END`,
+        sql: `SELECT CASE WHEN (SELECT list(lower(column_name) ORDER BY column_index) FROM duckdb_columns() WHERE table_name = ${quoteLiteral(`${input.identifier}__dbt_tmp`)} AND database_name = 'temp') IS DISTINCT FROM [${expected}] THEN error(${message}) END`,
         reportsRows: false,
       });
     }
