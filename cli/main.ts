@@ -8,7 +8,9 @@ import { generateCommand } from './commands/generate.ts';
 import { hl7InspectCommand } from './commands/hl7Inspect.ts';
 import { initCommand } from './commands/init.ts';
 import { queryCommand } from './commands/query.ts';
-import { runCommand } from './commands/run.ts';
+import { loadCommand } from './commands/load.ts';
+import { compileCommand, docsCommand, modelCommand, parseVars, sourceFreshnessCommand, type SelectionOptions } from './commands/models.ts';
+import { viewRunCommand, viewSqlCommand } from './commands/view.ts';
 import { serveCommand } from './commands/serve.ts';
 import { sftpHostKeyCommand } from './commands/sftpHostKey.ts';
 import { startCommand } from './commands/start.ts';
@@ -52,20 +54,91 @@ program
   });
 
 program
-  .command('run')
+  .command('load')
   .argument('[sources...]', 'source names from the config (default: all)')
   .description('land sources into raw Parquet; files already landed are skipped')
   .action(async (sources: string[]) => {
     const ctx = await commandContext(globals());
-    const summaries = await runCommand(ctx, sources, out);
+    const summaries = await loadCommand(ctx, sources, out);
     if (summaries.some((s) => s.run.status === 'failed')) process.exitCode = 1;
   });
 
+interface ModelFlags {
+  select?: string[];
+  exclude?: string[];
+  fullRefresh?: boolean;
+  threads?: number;
+  vars?: string;
+}
+
+/** The dbt flags every model command takes. */
+function modelFlags(command: Command, { fullRefresh = false } = {}): Command {
+  command
+    .option('-s, --select <selector...>', 'nodes to act on, in dbt syntax: name, +name, name+, tag:x, path:models/marts, source:fhir')
+    .option('--exclude <selector...>', 'nodes to leave out, same syntax')
+    .option('--threads <n>', 'nodes to run at once (default: carelake.yml models.threads, else profiles.yml, else 1)', integer)
+    .option('--vars <yaml>', "variables for the models, e.g. '{esr_snapshot_months: 12}'");
+  if (fullRefresh) command.option('--full-refresh', 'rebuild incremental models from scratch');
+  return command;
+}
+
+async function selection(flags: ModelFlags): Promise<SelectionOptions> {
+  return { select: flags.select, exclude: flags.exclude, fullRefresh: flags.fullRefresh, threads: flags.threads, vars: await parseVars(flags.vars) };
+}
+
+modelFlags(
+  program.command('build').description('seeds, models and tests into warehouse.duckdb in DAG order; copy the ledger; publish serving files').option('--no-publish', 'leave the serving files as they are'),
+  { fullRefresh: true },
+).action(async (flags: ModelFlags & { publish: boolean }) => {
+  await buildCommand(await commandContext(globals()), out, { ...(await selection(flags)), publish: flags.publish });
+});
+
+for (const [name, description] of [
+  ['run', 'build the selected models into warehouse.duckdb (no tests, no seeds, no publishing)'],
+  ['test', 'run the data tests of the selected nodes'],
+  ['seed', 'load the CSV seeds'],
+] as const) {
+  modelFlags(program.command(name).description(description), { fullRefresh: name !== 'test' }).action(async (flags: ModelFlags) => {
+    await modelCommand(await commandContext(globals()), name, await selection(flags), out);
+  });
+}
+
+modelFlags(program.command('compile').description('render every model, view and test to SQL under target/compiled, and write target/manifest.json')).action(async (flags: ModelFlags) => {
+  await compileCommand(await commandContext(globals()), await selection(flags), out);
+});
+
 program
-  .command('build')
-  .description('run the SQL models into the warehouse and publish the pseudonymised serving files')
+  .command('docs')
+  .description('write target/catalog.json (relations and columns, dbt shape) and target/lineage.json')
   .action(async () => {
-    await buildCommand(await commandContext(globals()), out);
+    await docsCommand(await commandContext(globals()), out);
+  });
+
+const source = program.command('source').description('dbt sources');
+source
+  .command('freshness')
+  .description('check loaded_at_field against each source freshness rule; write target/sources.json')
+  .option('-s, --select <selector...>', 'sources to check, e.g. source:fhir')
+  .option('--exclude <selector...>', 'sources to leave out')
+  .action(async (flags: ModelFlags) => {
+    await sourceFreshnessCommand(await commandContext(globals()), await selection(flags), out);
+  });
+
+const view = program.command('view').description('SQL-on-FHIR v2 ViewDefinitions');
+view
+  .command('run')
+  .requiredOption('--view <file>', 'a ViewDefinition (JSON)')
+  .requiredOption('--resources <file>', 'FHIR resources: .json (a resource, an array or a Bundle) or .ndjson')
+  .description('compile the view to SQL, run it over the resources in DuckDB, print {"columns": [...], "rows": [...]}')
+  .action(async (opts: { view: string; resources: string }) => {
+    await viewRunCommand(opts, out);
+  });
+view
+  .command('sql')
+  .requiredOption('--view <file>', 'a ViewDefinition (JSON)')
+  .description('print the DuckDB SQL the view compiles to')
+  .action(async (opts: { view: string }) => {
+    await viewSqlCommand(opts, out);
   });
 
 program

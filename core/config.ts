@@ -160,10 +160,14 @@ const configSchema = z.strictObject({
     .strictObject({
       /** The dbt project folder; default: the project bundled with carelake. */
       projectDir: z.string().optional(),
+      /** The profiles.yml output to use, when the project has one. */
       target: z.string().default('dev'),
-      schema: z.string().default('main'),
+      /** Default: the profile's schema, else main. */
+      schema: z.string().optional(),
+      /** Models run at once; default: the profile's threads, else 1. */
+      threads: z.number().int().min(1).max(32).optional(),
     })
-    .default({ target: 'dev', schema: 'main' }),
+    .default({ target: 'dev' }),
   governance: z
     .strictObject({
       keyFile: z.string().optional(),

@@ -8,7 +8,7 @@ import { Ledger } from '../../pipelines/ledger/ledger.ts';
 import type { SourceConfig } from '../../core/config.ts';
 import type { Console } from '../console.ts';
 import type { CommandContext } from '../context.ts';
-import { selectSources } from './run.ts';
+import { selectSources } from './load.ts';
 
 type BulkSource = Extract<SourceConfig, { kind: 'fhir-bulk' }>;
 

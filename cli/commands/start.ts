@@ -7,7 +7,7 @@ import type { Console } from '../console.ts';
 import type { CommandContext } from '../context.ts';
 import { buildCommand } from './build.ts';
 import { generateCommand } from './generate.ts';
-import { runCommand } from './run.ts';
+import { loadCommand } from './load.ts';
 import { serveCommand } from './serve.ts';
 
 export async function startCommand(ctx: CommandContext, out: Console): Promise<void> {
@@ -17,7 +17,7 @@ export async function startCommand(ctx: CommandContext, out: Console): Promise<v
     out.info(`Generating demo sources (${demo.patients} patients, seed ${demo.seed}) into ${demo.dir} …`);
     await generateCommand({ patients: demo.patients, seed: demo.seed, out: demo.dir }, out);
   }
-  await runCommand(ctx, [], out, 'start');
+  await loadCommand(ctx, [], out, 'start');
   await buildCommand(ctx, out);
   await serveCommand(ctx, {}, out);
 }

@@ -52,7 +52,7 @@ describe('carelake CLI failures leave the lake unchanged', () => {
     const esr = readdirSync(join(dir, 'gen', 'esr')).sort()[0]!;
     writeFileSync(join(dir, 'esr', esr), readFileSync(join(dir, 'gen', 'esr', esr)));
     config(goodSources);
-    const first = await carelake(dir, 'run');
+    const first = await carelake(dir, 'load');
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/pas: succeeded/);
   }, 120_000);
@@ -88,7 +88,7 @@ describe('carelake CLI failures leave the lake unchanged', () => {
     const before = snapshot(lake);
     expect(Object.keys(before).length).toBeGreaterThan(0);
     arrange();
-    const result = await carelake(dir, 'run');
+    const result = await carelake(dir, 'load');
     expect(result.code).toBe(exitCode);
     expect(result.stderr).toMatch(/^error: /);
     expect(result.stderr).toMatch(expected);

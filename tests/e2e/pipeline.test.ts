@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCommand } from '../../cli/commands/build.ts';
 import { generateCommand } from '../../cli/commands/generate.ts';
-import { runCommand } from '../../cli/commands/run.ts';
+import { loadCommand } from '../../cli/commands/load.ts';
 import { commandContext, type CommandContext } from '../../cli/context.ts';
 import type { Console } from '../../cli/console.ts';
 import { withDuckDb } from '../../core/duckdb.ts';
@@ -47,7 +47,7 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
     );
     ctx = await commandContext({ config: join(dir, 'carelake.yml') });
     process.env.CARELAKE_E2E_KEY = keyHex;
-    firstRun = await runCommand(ctx, [], silent);
+    firstRun = await loadCommand(ctx, [], silent);
     await buildCommand(ctx, silent);
   });
   afterAll(() => {
@@ -272,7 +272,7 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
   });
 
   it('lands nothing new on a second run', async () => {
-    const again = await runCommand(ctx, [], silent);
+    const again = await loadCommand(ctx, [], silent);
     for (const s of again) {
       expect(s.run.records_in, s.run.source).toBe(0);
       expect(s.run.files_landed, s.run.source).toBe(0);

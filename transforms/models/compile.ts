@@ -39,6 +39,8 @@ export interface RenderContext {
   /** Relations already in the database (`schema.identifier`, lower case), for `is_incremental()`. */
   existing: ReadonlyMap<string, RelationType>;
   fullRefresh: boolean;
+  /** External sources with no files yet, by id, and the empty typed relation to read instead. */
+  emptySources: ReadonlyMap<string, string>;
 }
 
 /** Anything rendered as a Jinja template: a model or a singular test. */
@@ -203,7 +205,7 @@ export function resolveSources(sources: readonly UnparsedSource[], ctx: RenderCo
       const scope = { values: { target: targetValue(ctx.target) }, functions: varFunctions(ctx, caller) };
       const rendered = renderString(source.path, source.externalLocation, scope);
       const location = pythonFormat(rendered, externalLocationFields(source));
-      resolved.push({ ...source, location, relation: externalRelation(location) });
+      resolved.push({ ...source, location, relation: ctx.emptySources.get(source.uniqueId) ?? externalRelation(location) });
     } catch (err) {
       const detail = err instanceof ExternalLocationError || err instanceof TemplateRaisedError ? err.message : err instanceof Error ? err.message : String(err);
       problems.push(

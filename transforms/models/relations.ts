@@ -5,7 +5,7 @@
 // `{schema}`, `{database}` and any meta key) filled in, then single-quoted unless it contains `(` (a
 // function call such as `read_parquet('…', hive_partitioning = true)`) or is already quoted. Pure.
 
-import { qualified, quoteLiteral } from '../../core/sql.ts';
+import { qualified, quoteIdent, quoteLiteral } from '../../core/sql.ts';
 
 /** dbt's default generate_schema_name: no custom schema → target schema, else `<target>_<custom>`. */
 export function generateSchemaName(customSchema: string | null, targetSchema: string): string {
@@ -91,4 +91,15 @@ export function externalLocationFields(source: SourceIdentity): Record<string, u
     database: source.database,
     ...source.effectiveMeta,
   };
+}
+
+/**
+ * A source with no files yet, read as an empty relation of its declared columns (`data_type` in the
+ * property file), so models over it build empty instead of failing; null when it declares no typed
+ * columns (then there is no honest shape to give it).
+ */
+export function emptySourceRelation(columns: readonly { name: string; dataType: string | null }[]): string | null {
+  const typed = columns.filter((c) => c.dataType !== null);
+  if (typed.length === 0 || typed.length !== columns.length) return null;
+  return `(select ${typed.map((c) => `cast(null as ${c.dataType}) as ${quoteIdent(c.name)}`).join(', ')} where false)`;
 }

@@ -13,13 +13,14 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { DuckDb } from '../../core/duckdb.ts';
-import { CarelakeError, fileSystemError } from '../../core/errors.ts';
+import { CarelakeError, fileSystemError, toCarelakeError } from '../../core/errors.ts';
 import { GraphResolver, captureModels, compileModels, resolveSources, schemaNamer, type CompiledModel, type RenderContext, type Target } from './compile.ts';
 import { executeModels, type PhaseTiming, type RunResults } from './execute.ts';
 import { MacroLibrary } from './jinja.ts';
 import { attachTests, buildGraph, manifestOf, type Manifest, type ModelGraph } from './manifest.ts';
 import type { RelationType } from './materializations.ts';
 import { parseProject } from './parse.ts';
+import { emptySourceRelation } from './relations.ts';
 import { ModelProjectError } from './problems.ts';
 import { loadProjectFiles, type ProjectFiles } from './projectFiles.ts';
 import { selectNodes, type SelectableNode } from './selectors.ts';
@@ -81,6 +82,8 @@ export interface CompileProjectFilesOptions extends Omit<CompileOptions, 'projec
   invocationId: string;
   /** Relations already in the database (`schema.identifier`, lower case), for `is_incremental()`. */
   existing?: ReadonlyMap<string, RelationType>;
+  /** External sources with no files yet → the empty relation to read instead (see emptySourceRelation). */
+  emptySources?: ReadonlyMap<string, string>;
 }
 
 /** Pure: validated project files → compiled project. Throws one ModelProjectError listing every problem. */
@@ -98,6 +101,7 @@ export function compileProjectFiles(files: ProjectFiles, options: CompileProject
     projectDir: files.projectDir,
     existing: options.existing ?? new Map(),
     fullRefresh: options.fullRefresh ?? false,
+    emptySources: options.emptySources ?? new Map(),
   };
 
   const pass1 = captureModels(parsed.models, ctx);
@@ -226,8 +230,13 @@ async function compileAndWrite(
   const t0 = clock();
   const files = await loadProjectFiles(options.projectDir);
   const existing = db ? await existingRelations(db) : new Map<string, RelationType>();
+  let project = compileProjectFiles(files, { ...options, invocationId, existing });
+  if (db) {
+    const empty = await sourcesWithoutFiles(db, project.graph);
+    if (empty.relations.size > 0) project = compileProjectFiles(files, { ...options, invocationId, existing, emptySources: empty.relations });
+    project.warnings.push(...empty.warnings);
+  }
   const t1 = clock();
-  const project = compileProjectFiles(files, { ...options, invocationId, existing });
   const t2 = clock();
   const target = join(options.projectDir, project.targetPath);
   for (const node of [...project.compiled, ...project.tests]) await writeText(join(options.projectDir, node.compiledPath), node.compiledSql);
@@ -238,6 +247,37 @@ async function compileAndWrite(
     { name: 'write', elapsed_time: (clock() - t2) / 1000 },
   ];
   return { project, invocationId, phases };
+}
+
+/**
+ * External sources (raw Parquet folders) with no files yet. Those declaring typed columns read as an
+ * empty relation, so a lake that has not landed a record family still builds; the others are warned
+ * about, since every model reading them will fail.
+ */
+async function sourcesWithoutFiles(db: DuckDb, graph: ModelGraph): Promise<{ relations: Map<string, string>; warnings: CarelakeError[] }> {
+  const relations = new Map<string, string>();
+  const warnings: CarelakeError[] = [];
+  const read = new Set(Object.values(graph.models).flatMap((m) => m.parents));
+  for (const source of Object.values(graph.sources)) {
+    if (source.location === null || !read.has(source.uniqueId)) continue;
+    try {
+      await db.run(`SELECT * FROM ${source.relation} LIMIT 0`, undefined, `probe ${source.uniqueId}`);
+    } catch (err) {
+      if (!/No files found/i.test(toCarelakeError(err).message)) continue; // a real problem: the model reading it will report it
+      const empty = emptySourceRelation(source.columns);
+      if (empty !== null) relations.set(source.uniqueId, empty);
+      else
+        warnings.push(
+          new CarelakeError({
+            code: 'models.source_without_files',
+            kind: 'runtime',
+            message: `Source '${source.uniqueId}' has no files yet at ${source.location}, and ${source.path} declares no typed columns for it, so models reading it will fail`,
+            hint: 'land the source, or declare its columns with data_type so it reads as empty',
+          }),
+        );
+    }
+  }
+  return { relations, warnings };
 }
 
 /** Every table and view in the database, as `schema.identifier` (lower case) → kind. */

@@ -5,6 +5,7 @@
 // onto every row. The ViewDefinition itself is compiled to SQL by transforms/sqlOnFhir. Pure: no I/O.
 
 import { CarelakeError } from '../../core/errors.ts';
+import { compileViewDefinition } from '../sqlOnFhir/compileView.ts';
 import type { UnparsedModel } from './parse.ts';
 
 /** Lineage columns of the raw layer, copied onto every row a view produces. */
@@ -28,9 +29,15 @@ export function latestResourcesSql(sourceRelation: string): string {
   return `(select * from ${sourceRelation} qualify row_number() over (partition by id order by last_updated desc nulls last, _ingested_at desc) = 1)`;
 }
 
+/** The view as typed SQL over the latest resources, with the lineage columns after its own. */
 export function compileViewModel(model: UnparsedModel, sourceRelation: string): string {
-  void latestResourcesSql(sourceRelation);
-  throw viewError(model, 'cannot be compiled yet');
+  const compiled = compileViewDefinition(JSON.parse(model.rawSql), {
+    from: latestResourcesSql(sourceRelation),
+    mode: 'typed',
+    passThrough: [...VIEW_LINEAGE_COLUMNS],
+    file: model.path,
+  });
+  return `-- SQL-on-FHIR v2 ViewDefinition ${compiled.name} over ${compiled.resource} (${model.path})\n${compiled.sql}`;
 }
 
 function viewError(model: UnparsedModel, reason: string): CarelakeError {

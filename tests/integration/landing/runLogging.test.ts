@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { runCommand } from '../../../cli/commands/run.ts';
+import { loadCommand } from '../../../cli/commands/load.ts';
 import type { Console } from '../../../cli/console.ts';
 import { commandContext } from '../../../cli/context.ts';
 
@@ -19,7 +19,7 @@ it('logs the slow-path fallback of a local NDJSON file to the lake log', async (
   writeFileSync(join(dir, 'export', 'manifest.json'), JSON.stringify({ transactionTime: 't', request: 'x', requiresAccessToken: false, output: [{ type: 'Patient', url: 'Patient.ndjson', count: 2 }] }));
   writeFileSync(join(dir, 'carelake.yml'), 'lake: ./lake\nsources:\n  - { name: gp, kind: fhir-bulk-files, path: ./export }\n');
   const ctx = await commandContext({ config: join(dir, 'carelake.yml') });
-  const [summary] = await runCommand(ctx, [], silent);
+  const [summary] = await loadCommand(ctx, [], silent);
   expect([summary!.run.records_landed, summary!.run.records_quarantined]).toEqual([1, 1]);
   const lines = readFileSync(join(ctx.layout.logs, 'carelake.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; reason?: string });
   expect(lines.find((l) => l.msg === 'NDJSON landed line by line in JavaScript')?.reason).toBe('the file contains the byte 0x1e');

@@ -1,4 +1,4 @@
-// `carelake run [source…]`: land the named sources (all by default). Every source's files are listed
+// `carelake load [source…]`: land the named sources (all by default). Every source's files are listed
 // first; if any source cannot be read, nothing runs and the lake is left as it was.
 
 import { CarelakeError } from '../../core/errors.ts';
@@ -25,7 +25,7 @@ export function selectSources(ctx: CommandContext, names: readonly string[]): So
   return names.map((n) => known.get(n)!);
 }
 
-export async function runCommand(ctx: CommandContext, names: readonly string[], out: Console, trigger: RunTrigger = 'manual'): Promise<RunSummary[]> {
+export async function loadCommand(ctx: CommandContext, names: readonly string[], out: Console, trigger: RunTrigger = 'manual'): Promise<RunSummary[]> {
   const sources = selectSources(ctx, names);
   if (sources.length === 0) {
     out.warn(`no sources are configured in ${ctx.config.file ?? 'the default config'}`);
