@@ -56,6 +56,8 @@ interface CapturedTest {
   test: UnparsedTest;
   refs: string[];
   sources: [string, string][];
+  /** A singular test's `config(...)` calls, merged. */
+  config: Record<string, unknown>;
 }
 
 export function resolveTests(tests: readonly UnparsedTest[], graph: ModelGraph, ctx: RenderContext): { tests: Record<string, ResolvedTest>; problems: CarelakeError[] } {
@@ -82,7 +84,7 @@ export function resolveTests(tests: readonly UnparsedTest[], graph: ModelGraph, 
         if (!graph.sources[id]) throw unknownSourceError(testRef(test), source, table);
         parents.add(id);
       }
-      const one = test.kind === 'generic' ? genericTest(test, graph, ctx, byName, disabledNames, parents) : singularTest(test, parents);
+      const one = test.kind === 'generic' ? genericTest(test, graph, ctx, byName, disabledNames, parents) : singularTest(test, parents, captured.config);
       if (one === null || !one.config.enabled) continue;
       if (resolved[one.uniqueId]) throw duplicateTest(one, resolved[one.uniqueId] as ResolvedTest);
       for (const parent of one.parents) {
@@ -99,10 +101,10 @@ export function resolveTests(tests: readonly UnparsedTest[], graph: ModelGraph, 
 function captureTest(test: UnparsedTest, ctx: RenderContext): CapturedTest {
   if (test.kind === 'singular') {
     const captured = captureTemplate(test, ctx);
-    return { test, refs: captured.refs.map((r) => r.name), sources: captured.sources };
+    return { test, refs: captured.refs.map((r) => r.name), sources: captured.sources, config: Object.assign({}, ...captured.configCalls) };
   }
   const to = test.declaration.args.to;
-  if (test.declaration.test !== 'relationships' || to === undefined) return { test, refs: [], sources: [] };
+  if (test.declaration.test !== 'relationships' || to === undefined) return { test, refs: [], sources: [], config: {} };
   if (typeof to !== 'string') throw testProblem(test, "relationships 'to' must be ref('model') or source('source', 'table')");
   const refs: string[] = [];
   const sources: [string, string][] = [];
@@ -120,7 +122,7 @@ function captureTest(test: UnparsedTest, ctx: RenderContext): CapturedTest {
     },
   });
   if (refs.length + sources.length !== 1) throw testProblem(test, `relationships 'to' must be one ref() or source(), got "${to}"`);
-  return { test, refs, sources };
+  return { test, refs, sources, config: {} };
 }
 
 function genericTest(
@@ -176,7 +178,7 @@ function genericTest(
   };
 }
 
-function singularTest(test: UnparsedSingularTest, parents: Set<string>): ResolvedTest {
+function singularTest(test: UnparsedSingularTest, parents: Set<string>, config: Record<string, unknown>): ResolvedTest {
   return {
     uniqueId: test.uniqueId,
     kind: 'singular',
@@ -186,15 +188,14 @@ function singularTest(test: UnparsedSingularTest, parents: Set<string>): Resolve
     attachedTo: null,
     column: null,
     parents: [...parents].sort(),
-    // A singular test's config() calls are not read yet; it runs with dbt's defaults.
-    config: { enabled: true, severity: 'error', where: null, tags: [], meta: {} },
+    config: testConfig(test, config),
     testMetadata: null,
     rawSql: test.rawSql,
     toNode: null,
   };
 }
 
-function testConfig(test: UnparsedGenericTest, raw: Record<string, unknown>): TestConfig {
+function testConfig(test: UnparsedTest, raw: Record<string, unknown>): TestConfig {
   const severity = raw.severity ?? 'error';
   if (typeof severity !== 'string' || !['error', 'warn'].includes(severity.toLowerCase())) throw testProblem(test, `severity must be error or warn, got ${JSON.stringify(severity)}`);
   const where = raw.where ?? null;
