@@ -110,8 +110,9 @@ modelFlags(program.command('compile').description('render every model, view and 
 program
   .command('docs')
   .description('write target/catalog.json (relations and columns, dbt shape) and target/lineage.json')
-  .action(async () => {
-    await docsCommand(await commandContext(globals()), out);
+  .option('--vars <yaml>', "variables for the models, e.g. '{esr_snapshot_months: 12}'")
+  .action(async (flags: ModelFlags) => {
+    await docsCommand(await commandContext(globals()), await selection(flags), out);
   });
 
 const source = program.command('source').description('dbt sources');
@@ -120,6 +121,7 @@ source
   .description('check loaded_at_field against each source freshness rule; write target/sources.json')
   .option('-s, --select <selector...>', 'sources to check, e.g. source:fhir')
   .option('--exclude <selector...>', 'sources to leave out')
+  .option('--vars <yaml>', "variables for the sources, e.g. '{raw_root: /data/lake/raw}'")
   .action(async (flags: ModelFlags) => {
     await sourceFreshnessCommand(await commandContext(globals()), await selection(flags), out);
   });

@@ -19,6 +19,7 @@ export async function buildCommand(ctx: CommandContext, out: Console, options: S
       exclude: options.exclude,
       fullRefresh: options.fullRefresh,
       threads: options.threads,
+      vars: options.vars,
       publish: options.publish,
     });
     if (result.keyCreated) out.info(`Created a new pseudonymisation key at ${ctx.config.governance.keyFile} (mode 0600). Back it up: tokens cannot be reproduced without it.`);

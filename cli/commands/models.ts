@@ -66,9 +66,9 @@ export async function compileCommand(ctx: CommandContext, options: SelectionOpti
 }
 
 /** `carelake docs`: catalog.json and lineage.json under target/. */
-export async function docsCommand(ctx: CommandContext, out: Console): Promise<void> {
+export async function docsCommand(ctx: CommandContext, options: SelectionOptions, out: Console): Promise<void> {
   await withModelSession(sessionOf(ctx, true), async (session) => {
-    const docs = await generateDocs({ ...session.runner, db: session.db });
+    const docs = await generateDocs({ ...session.runner, vars: { ...session.runner.vars, ...options.vars }, db: session.db });
     out.info(`Wrote target/manifest.json, target/catalog.json (${docs.nodes} relations, ${docs.sources} sources) and target/lineage.json`);
     for (const error of docs.errors) out.warn(error);
   });
@@ -77,7 +77,7 @@ export async function docsCommand(ctx: CommandContext, out: Console): Promise<vo
 /** `carelake source freshness`: target/sources.json; exits non-zero when any source is past error_after. */
 export async function sourceFreshnessCommand(ctx: CommandContext, options: SelectionOptions, out: Console): Promise<void> {
   await withModelSession(sessionOf(ctx, true), async (session) => {
-    const outcome = await runSourceFreshness({ ...session.runner, db: session.db, select: options.select, exclude: options.exclude });
+    const outcome = await runSourceFreshness({ ...session.runner, vars: { ...session.runner.vars, ...options.vars }, db: session.db, select: options.select, exclude: options.exclude });
     if (outcome.checks.length === 0) out.info('No source has a freshness rule and a loaded_at_field; nothing checked.');
     for (const check of outcome.checks) {
       const age = check.ageSeconds === null ? 'no rows' : `${formatAge(check.ageSeconds)} old`;

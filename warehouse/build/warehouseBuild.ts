@@ -30,6 +30,8 @@ export interface WarehouseBuildOptions {
   fullRefresh?: boolean;
   /** Nodes at once; default from carelake.yml or profiles.yml. */
   threads?: number;
+  /** Extra vars for the models (`--vars`); they win over carelake's own. */
+  vars?: Record<string, unknown>;
   /** Publish serving releases when everything built (default true). */
   publish?: boolean;
 }
@@ -49,6 +51,7 @@ export async function buildWarehouse(options: WarehouseBuildOptions): Promise<Wa
   return withModelSession({ config, layout, env: options.env, now }, async (session) => {
     const { results, warnings } = await runProject({
       ...session.runner,
+      vars: { ...session.runner.vars, ...options.vars },
       db: session.db,
       command: 'build',
       select: options.select,
