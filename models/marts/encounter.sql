@@ -1,15 +1,6 @@
 -- Encounters from GP records (FHIR) and hospital ADT (HL7), with the patient's NHS number for linkage.
 -- Cancelled encounters (an A11 cancelled admission, a FHIR status of cancelled) and entries made in
--- error are left out.
-with encounters as (
-    select 'fhir' as source_kind, e.*, p.nhs_number
-    from {{ ref('stg_fhir_encounter') }} e
-    left join {{ ref('stg_fhir_patient') }} p using (patient_id)
-    union all by name
-    select 'hl7' as source_kind, e.*, p.nhs_number
-    from {{ ref('stg_hl7_encounter') }} e
-    left join {{ ref('stg_hl7_patient') }} p using (patient_id)
-)
+-- error are left out. The union of the sources, with each patient's NHS number, is stg_encounter.
 select
     source_kind,
     encounter_id,
@@ -21,5 +12,5 @@ select
     date_trunc('week', period_start)::date as admitted_week,
     date_diff('day', period_start, period_end) as length_of_stay_days,
     service_provider_ods as provider_ods
-from encounters
+from {{ ref('stg_encounter') }}
 where status is distinct from 'cancelled' and status is distinct from 'entered-in-error'

@@ -1,12 +1,6 @@
 -- Every patient record from every source, one shape: the input to linkage and to serving.
 -- Minimised forms (year of birth, postcode district) are computed here so serving never needs more.
-with records as (
-    select 'fhir' as source_kind, patient_id as fhir_patient_id, *
-    from {{ ref('stg_fhir_patient') }}
-    union all by name
-    select 'hl7' as source_kind, null as fhir_patient_id, *
-    from {{ ref('stg_hl7_patient') }}
-)
+-- The union of the sources is stg_patient_record.
 select
     source_kind,
     _source as source,
@@ -23,4 +17,4 @@ select
     practice_ods,
     year(birth_date) as year_of_birth,
     nullif(regexp_extract(upper(replace(postcode, ' ', '')), '^([A-Z]{1,2}[0-9][A-Z0-9]?)[0-9][A-Z]{2}$', 1), '') as postcode_district
-from records
+from {{ ref('stg_patient_record') }}

@@ -1,34 +1,45 @@
--- One row per FHIR Encounter. Same columns and types as stg_hl7_encounter, so the two union by name.
-with encounters as (
+-- One row per FHIR Encounter (latest version), read through the fhir_encounter ViewDefinitions.
+-- Same columns and types as stg_hl7_encounter, so the two union by name.
+with visit_numbers as (
+    -- The visit number is the identifier typed VN, else the first identifier: a choice between
+    -- the rows of fhir_encounter_identifier, which FHIRPath's subset cannot express as one column.
     select
-        *,
-        list_filter(json_extract(resource, '$.identifier[*]'), lambda i: json_extract_string(i, '$.type.coding[0].code') = 'VN')[1] as visit_identifier_json,
-        json_extract(resource, '$.location[*]') as location_json,
-        {{ fhir_reference_id('$.serviceProvider.reference') }} as service_provider_id
-    from {{ source('fhir', 'Encounter') }}
-    qualify row_number() over (partition by id order by last_updated desc nulls last, _ingested_at desc) = 1
+        encounter_id,
+        value as visit_number,
+        coalesce(assigner_code, system) as visit_number_authority
+    from {{ ref('fhir_encounter_identifier') }}
+    qualify row_number() over (partition by encounter_id order by coalesce(type_code = 'VN', false) desc, identifier_index) = 1
+),
+locations as (
+    -- `locations` is a list of STRUCTs, which a ViewDefinition column cannot hold: one row per
+    -- Encounter.location in fhir_encounter_location, folded back here in the order sent; the
+    -- encounter's `location` is the last of them.
+    select
+        encounter_id,
+        list({
+            'location': coalesce(location_display, location_id),
+            'site': null::varchar,
+            'period_start': try_cast(period_start as timestamptz)
+        } order by location_index) as locations,
+        list(coalesce(location_display, location_id) order by location_index)[-1] as location
+    from {{ ref('fhir_encounter_location') }}
+    group by encounter_id
 )
 select
-    e.id as encounter_id,
-    json_extract_string(coalesce(e.visit_identifier_json, json_extract(e.resource, '$.identifier[0]')), '$.value') as visit_number,
-    coalesce(
-        json_extract_string(coalesce(e.visit_identifier_json, json_extract(e.resource, '$.identifier[0]')), '$.assigner.identifier.value'),
-        json_extract_string(coalesce(e.visit_identifier_json, json_extract(e.resource, '$.identifier[0]')), '$.system')) as visit_number_authority,
-    {{ fhir_reference_id('$.subject.reference') }} as patient_id,
-    json_extract_string(e.resource, '$.class.code') as class_code,
-    json_extract_string(e.resource, '$.class.system') as class_system,
-    json_extract_string(e.resource, '$.status') as status,
-    try_cast(json_extract_string(e.resource, '$.period.start') as timestamptz) as period_start,
-    try_cast(json_extract_string(e.resource, '$.period.end') as timestamptz) as period_end,
-    coalesce(json_extract_string(e.location_json[-1], '$.location.display'), split_part(json_extract_string(e.location_json[-1], '$.location.reference'), '/', -1)) as location,
+    e.encounter_id,
+    v.visit_number,
+    v.visit_number_authority,
+    e.patient_id,
+    e.class_code,
+    e.class_system,
+    e.status,
+    try_cast(e.period_start as timestamptz) as period_start,
+    try_cast(e.period_end as timestamptz) as period_end,
+    l.location,
     null::varchar as location_site,
-    list_transform(e.location_json, lambda l: {
-        'location': coalesce(json_extract_string(l, '$.location.display'), split_part(json_extract_string(l, '$.location.reference'), '/', -1)),
-        'site': null::varchar,
-        'period_start': try_cast(json_extract_string(l, '$.period.start') as timestamptz)
-    }) as locations,
-    json_extract_string(e.resource, '$.hospitalization.admitSource.coding[0].code') as admit_source_code,
-    json_extract_string(e.resource, '$.hospitalization.dischargeDisposition.coding[0].code') as discharge_disposition_code,
+    coalesce(l.locations, []) as locations,
+    e.admit_source_code,
+    e.discharge_disposition_code,
     e.service_provider_id,
     o.ods_code as service_provider_ods,
     try_cast(e.last_updated as timestamptz) as last_updated,
@@ -36,5 +47,7 @@ select
     e._run_id,
     e._file,
     e._record
-from encounters e
+from {{ ref('fhir_encounter') }} e
+left join visit_numbers v on v.encounter_id = e.encounter_id
+left join locations l on l.encounter_id = e.encounter_id
 left join {{ ref('stg_fhir_organization') }} o on o.organization_id = e.service_provider_id
