@@ -80,8 +80,8 @@ export async function sourceFreshnessCommand(ctx: CommandContext, options: Selec
     const outcome = await runSourceFreshness({ ...session.runner, vars: { ...session.runner.vars, ...options.vars }, db: session.db, select: options.select, exclude: options.exclude });
     if (outcome.checks.length === 0) out.info('No source has a freshness rule and a loaded_at_field; nothing checked.');
     for (const check of outcome.checks) {
-      const age = check.ageSeconds === null ? 'no rows' : `${formatAge(check.ageSeconds)} old`;
-      out.info(`${check.status.padEnd(13)} ${check.uniqueId} (${check.status === 'runtime error' ? check.message : age})`);
+      const age = check.message ?? (check.ageSeconds === null ? 'no rows' : `${formatAge(check.ageSeconds)} old`);
+      out.info(`${check.status.padEnd(13)} ${check.uniqueId} (${age})`);
     }
     if (outcome.checks.some((c) => c.status === 'error' || c.status === 'runtime error')) process.exitCode = 1;
   });

@@ -40,8 +40,15 @@ export async function runSourceFreshness(options: CompileOptions & { db: DuckDb 
       checks.push({ uniqueId: source.uniqueId, ...freshnessStatus(maxLoadedAt, snapshottedAt, rule) });
     } catch (err) {
       const message = toCarelakeError(err).message;
+      if (/No files found/i.test(message)) {
+        // Nothing landed yet is the stalest a source can be, not a broken query.
+        const now = new Date(clock());
+        results.push({ uniqueId: source.uniqueId, rule, maxLoadedAt: null, snapshottedAt: now, startedAt: begin, completedAt: now });
+        checks.push({ uniqueId: source.uniqueId, ...freshnessStatus(null, now, rule), message: `no files landed yet at ${source.location}` });
+        continue;
+      }
       results.push({ uniqueId: source.uniqueId, error: message });
-      checks.push({ uniqueId: source.uniqueId, status: 'runtime error', ageSeconds: null, message });
+      checks.push({ uniqueId: source.uniqueId, status: 'runtime error', ageSeconds: null, message: message.split('\n')[0] });
     }
   }
   const json = sourcesJson(results, { generatedAt: new Date(clock()), invocationId, elapsedTime: (clock() - started) / 1000 });
