@@ -146,3 +146,136 @@ export function referenceRangeText(test: LabTest): string {
   if (test.low !== null) return `>${test.low}`;
   return '';
 }
+
+// ---------------------------------------------------------------------------------------------------
+// GP care record content: prescriptions (dm+d), procedures, immunisations and allergies (SNOMED CT).
+// dm+d codes are VMP (Virtual Medicinal Product) ids as NHS prescribing systems use them; SNOMED codes
+// are the concepts English GP systems record. As above, displays are for humans only.
+
+export const CARE_SYSTEMS = {
+  dmd: 'https://dmd.nhs.uk',
+  snomed: SYSTEMS.snomed,
+} as const;
+
+export type MedicationKey =
+  | 'metformin'
+  | 'atorvastatin'
+  | 'ramipril'
+  | 'amlodipine'
+  | 'salbutamol'
+  | 'beclometasone'
+  | 'rivaroxaban'
+  | 'levothyroxine'
+  | 'sertraline';
+
+export interface MedicationDefinition {
+  key: MedicationKey;
+  /** dm+d VMP id. */
+  dmd: string;
+  display: string;
+  /** Dosage instruction as printed on the label. */
+  dosage: string;
+  /** Repeat prescription or "when required" reliever. */
+  asNeeded: boolean;
+}
+
+export const MEDICATIONS: Readonly<Record<MedicationKey, MedicationDefinition>> = {
+  metformin: { key: 'metformin', dmd: '325278007', display: 'Metformin 500mg tablets', dosage: 'Take one tablet twice a day with meals', asNeeded: false },
+  atorvastatin: { key: 'atorvastatin', dmd: '320030001', display: 'Atorvastatin 20mg tablets', dosage: 'Take one tablet at night', asNeeded: false },
+  ramipril: { key: 'ramipril', dmd: '318901006', display: 'Ramipril 2.5mg capsules', dosage: 'Take one capsule once a day', asNeeded: false },
+  amlodipine: { key: 'amlodipine', dmd: '319773006', display: 'Amlodipine 5mg tablets', dosage: 'Take one tablet once a day', asNeeded: false },
+  salbutamol: { key: 'salbutamol', dmd: '39113611000001102', display: 'Salbutamol 100micrograms/dose inhaler CFC free', dosage: 'Inhale two doses when required for breathlessness', asNeeded: true },
+  beclometasone: { key: 'beclometasone', dmd: '35908111000001105', display: 'Beclometasone 100micrograms/dose inhaler CFC free', dosage: 'Inhale two doses twice a day', asNeeded: false },
+  rivaroxaban: { key: 'rivaroxaban', dmd: '19842211000001107', display: 'Rivaroxaban 20mg tablets', dosage: 'Take one tablet once a day with food', asNeeded: false },
+  levothyroxine: { key: 'levothyroxine', dmd: '374295007', display: 'Levothyroxine sodium 50microgram tablets', dosage: 'Take one tablet in the morning before breakfast', asNeeded: false },
+  sertraline: { key: 'sertraline', dmd: '39704111000001102', display: 'Sertraline 50mg tablets', dosage: 'Take one tablet once a day', asNeeded: false },
+};
+
+/** What a GP would prescribe for each long-term condition, with the chance each is on the repeat list. */
+export const CONDITION_MEDICATIONS: Readonly<Record<ConditionKey, readonly (readonly [MedicationKey, number])[]>> = {
+  t2dm: [['metformin', 0.85], ['atorvastatin', 0.6]],
+  htn: [['ramipril', 0.55], ['amlodipine', 0.5]],
+  asthma: [['salbutamol', 0.9], ['beclometasone', 0.6]],
+  copd: [['salbutamol', 0.9]],
+  af: [['rivaroxaban', 0.75]],
+  ckd3: [['ramipril', 0.4], ['atorvastatin', 0.5]],
+  hypothyroid: [['levothyroxine', 0.95]],
+  depression: [['sertraline', 0.6]],
+};
+
+export type ProcedureKey = 'diabetic_foot' | 'ecg' | 'spirometry' | 'medication_review' | 'cervical_screening' | 'suture_removal';
+
+export interface CodedConcept {
+  code: string;
+  display: string;
+}
+
+export const PROCEDURES: Readonly<Record<ProcedureKey, CodedConcept>> = {
+  diabetic_foot: { code: '401191002', display: 'Diabetic foot examination' },
+  ecg: { code: '29303009', display: 'Electrocardiographic procedure' },
+  spirometry: { code: '127783003', display: 'Spirometry' },
+  medication_review: { code: '182836005', display: 'Review of medication' },
+  cervical_screening: { code: '171149006', display: 'Screening for malignant neoplasm of cervix' },
+  suture_removal: { code: '30549001', display: 'Removal of suture' },
+};
+
+export type VaccineKey = 'influenza' | 'covid19' | 'pneumococcal';
+
+export interface VaccineDefinition {
+  key: VaccineKey;
+  /** SNOMED vaccine product (Immunization.vaccineCode). */
+  vaccine: CodedConcept;
+  /** SNOMED procedure (UK Core Extension-UKCore-VaccinationProcedure). */
+  procedure: CodedConcept;
+}
+
+export const VACCINES: Readonly<Record<VaccineKey, VaccineDefinition>> = {
+  influenza: {
+    key: 'influenza',
+    vaccine: { code: '1181000221105', display: 'Influenza virus antigen only vaccine product' },
+    procedure: { code: '822851000000102', display: 'Seasonal influenza vaccination' },
+  },
+  // Simplification: every autumn COVID-19 dose carries the first-dose procedure concept; real records
+  // use the booster/course concepts, whose codes were not to hand when this list was written.
+  covid19: {
+    key: 'covid19',
+    vaccine: { code: '1119349007', display: 'SARS-CoV-2 mRNA vaccine' },
+    procedure: { code: '1324681000000101', display: 'Administration of first dose of severe acute respiratory syndrome coronavirus 2 vaccine' },
+  },
+  pneumococcal: {
+    key: 'pneumococcal',
+    vaccine: { code: '836398006', display: 'Streptococcus pneumoniae antigen-containing vaccine product' },
+    procedure: { code: '12866006', display: 'Pneumococcal vaccination' },
+  },
+};
+
+export type AllergenKey = 'penicillin' | 'amoxicillin' | 'aspirin' | 'ibuprofen' | 'codeine' | 'peanut' | 'egg' | 'latex';
+
+export interface AllergenDefinition extends CodedConcept {
+  key: AllergenKey;
+  category: 'medication' | 'food' | 'environment';
+  /** Relative frequency in a GP list. */
+  weight: number;
+}
+
+export const ALLERGENS: Readonly<Record<AllergenKey, AllergenDefinition>> = {
+  penicillin: { key: 'penicillin', code: '764146007', display: 'Penicillin', category: 'medication', weight: 40 },
+  amoxicillin: { key: 'amoxicillin', code: '372687004', display: 'Amoxicillin', category: 'medication', weight: 10 },
+  aspirin: { key: 'aspirin', code: '387458008', display: 'Aspirin', category: 'medication', weight: 7 },
+  ibuprofen: { key: 'ibuprofen', code: '387207008', display: 'Ibuprofen', category: 'medication', weight: 8 },
+  codeine: { key: 'codeine', code: '387494007', display: 'Codeine', category: 'medication', weight: 7 },
+  peanut: { key: 'peanut', code: '762952008', display: 'Peanut', category: 'food', weight: 12 },
+  egg: { key: 'egg', code: '102263004', display: 'Eggs (edible)', category: 'food', weight: 5 },
+  latex: { key: 'latex', code: '111088007', display: 'Latex', category: 'environment', weight: 5 },
+};
+
+/** Reaction manifestations (SNOMED clinical findings). */
+export const REACTIONS: readonly CodedConcept[] = [
+  { code: '271807003', display: 'Eruption of skin' },
+  { code: '126485001', display: 'Urticaria' },
+  { code: '39579001', display: 'Anaphylaxis' },
+  { code: '41291007', display: 'Angioedema' },
+  { code: '422587007', display: 'Nausea' },
+  { code: '56018004', display: 'Wheezing' },
+  { code: '62315008', display: 'Diarrhoea' },
+];

@@ -1,8 +1,10 @@
 // The GP record as a FHIR R4 Bulk Data export: one NDJSON file per resource type (Patient,
-// Practitioner, Organization, Encounter, Condition, Observation) and a complete-status manifest whose
+// Practitioner, Organization, Encounter, Condition, Observation, and the care record of gpCareRecord.ts:
+// Procedure, MedicationRequest, Immunization, AllergyIntolerance) and a complete-status manifest whose
 // `url`s are bare file names resolved against the manifest and whose `count`s are exact line counts.
 // Organizations and Practitioners are written first (a few hundred); each person's Patient and clinical
-// resources are then built from that person's own random stream and written straight out. Patients
+// resources are then built from that person's own random stream and written straight out, followed by
+// their care record from a second stream of its own (so it cannot move the clinical resources). Patients
 // carry GP-record defects (see defects.ts); clinical codes mix SNOMED CT, ICD-10 and local codes so
 // terminology mapping has work to do. A Patient gets the nhs-number identifier only when its copy
 // holds a number: a person with none (beyond the 999 test range) has no `identifier` at all.
@@ -12,13 +14,25 @@ import { writeFile } from 'node:fs/promises';
 import { fileSystemError } from '../core/errors.ts';
 import { DAY, HOUR, MINUTE, YEAR, isoDate, isoInstant } from './calendar.ts';
 import { CONDITIONS, LAB_PANELS, LAB_TESTS, SYSTEMS, sampleLabResult, type ConditionKey, type LabKey, type LabResult } from './clinical.ts';
+import { GpCareRecordBuilder, type CareEncounter } from './gpCareRecord.ts';
 import { GP_RECORD_DEFECTS, sourceCopy, type DefectKind, type NhsNumberState } from './defects.ts';
 import { LineWriter } from './lineWriter.ts';
 import type { CareSettings, GeneralPractitioner, Practice, Trust } from './organisations.ts';
 import type { Person } from './population.ts';
 import { Random } from './random.ts';
 
-export const FHIR_TYPES = ['Patient', 'Practitioner', 'Organization', 'Encounter', 'Condition', 'Observation'] as const;
+export const FHIR_TYPES = [
+  'Patient',
+  'Practitioner',
+  'Organization',
+  'Encounter',
+  'Condition',
+  'Observation',
+  'Procedure',
+  'MedicationRequest',
+  'Immunization',
+  'AllergyIntolerance',
+] as const;
 export type FhirResourceType = (typeof FHIR_TYPES)[number];
 
 export const FHIR_SYSTEMS = {
@@ -65,7 +79,7 @@ interface ResourceBase {
 }
 
 /** What goes on one NDJSON line; the fields beyond the base are each builder's business. */
-type FhirResource = ResourceBase & Record<string, unknown>;
+export type FhirResource = ResourceBase & Record<string, unknown>;
 
 export interface FhirManifest {
   transactionTime: string;
@@ -86,7 +100,7 @@ export interface FhirPatientWritten {
 export class FhirExportWriter {
   private readonly dir: string;
   private readonly writers: Record<FhirResourceType, LineWriter>;
-  private readonly counts: Record<FhirResourceType, number> = { Patient: 0, Practitioner: 0, Organization: 0, Encounter: 0, Condition: 0, Observation: 0 };
+  private readonly counts = Object.fromEntries(FHIR_TYPES.map((type) => [type, 0])) as Record<FhirResourceType, number>;
 
   private constructor(dir: string, writers: Record<FhirResourceType, LineWriter>) {
     this.dir = dir;
@@ -119,6 +133,16 @@ export class FhirExportWriter {
     const random = Random.derive(seed, 'fhir', person.index);
     const record = new GpRecordBuilder(person, random, referenceSeconds, trust);
     for (const resource of record.build()) await this.write(resource);
+    // The care record has its own stream, so it cannot shift anything written above.
+    const care = new GpCareRecordBuilder({
+      person,
+      patientId: record.patientId,
+      encounters: record.encounters,
+      conditionIds: record.conditionIds,
+      random: Random.derive(seed, 'fhir-care', person.index),
+      referenceSeconds,
+    });
+    for (const resource of care.build()) await this.write(resource);
     return { patientId: record.patientId, defects: record.defects };
   }
 
@@ -211,15 +235,15 @@ const ENCOUNTER_CLASS = {
   EMER: { system: FHIR_SYSTEMS.actCode, code: 'EMER', display: 'emergency' },
 } as const;
 
-interface GpEncounter {
-  id: string;
-  start: number;
-}
+type GpEncounter = CareEncounter;
 
 /** Builds one person's GP record from their own random stream. */
 class GpRecordBuilder {
   readonly patientId: string;
   readonly defects: DefectKind[];
+  /** Filled by `build()`: the GP visits and the Condition written per condition, for the care record. */
+  readonly encounters: GpEncounter[] = [];
+  readonly conditionIds = new Map<ConditionKey, string>();
   private readonly person: Person;
   private readonly random: Random;
   private readonly today: number;
@@ -238,7 +262,7 @@ class GpRecordBuilder {
 
   build(): FhirResource[] {
     const resources: FhirResource[] = [this.patient()];
-    const encounters: GpEncounter[] = [];
+    const encounters = this.encounters;
     const visits = this.random.weighted<number>([[0, 15], [1, 25], [2, 25], [3, 15], [4, 10], [5, 6], [6, 4]]) + (this.person.age >= 65 ? 1 : 0);
     for (let v = 0; v < visits; v++) {
       const { resource, encounter } = this.gpEncounter();
@@ -246,7 +270,11 @@ class GpRecordBuilder {
       encounters.push(encounter);
     }
     if ((this.person.inHospital && this.random.chance(0.5)) || this.random.chance(0.03)) resources.push(this.hospitalEncounter());
-    for (const key of this.person.conditions) resources.push(this.condition(key));
+    for (const key of this.person.conditions) {
+      const condition = this.condition(key);
+      this.conditionIds.set(key, condition.id);
+      resources.push(condition);
+    }
     for (const result of this.labResults()) resources.push(this.observation(result, encounters));
     return resources;
   }
@@ -307,7 +335,7 @@ class GpRecordBuilder {
     const start = Math.max(day + 8 * HOUR + this.random.int(0, 40) * 15 * MINUTE, this.person.birthSeconds + DAY);
     const gp = this.random.pick(this.person.practice.gps);
     return {
-      encounter: { id, start },
+      encounter: { id, start, practitionerId: gp.fhirId },
       resource: {
         resourceType: 'Encounter',
         id,

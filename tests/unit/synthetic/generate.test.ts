@@ -139,7 +139,7 @@ describe('generated output layout', () => {
     const onDisk = await filesUnder(main);
     const expected = [
       /^fhir\/manifest\.json$/,
-      ...['Patient', 'Practitioner', 'Organization', 'Encounter', 'Condition', 'Observation'].map((t) => new RegExp(`^fhir/${t}\\.ndjson$`)),
+      ...['Patient', 'Practitioner', 'Organization', 'Encounter', 'Condition', 'Observation', 'Procedure', 'MedicationRequest', 'Immunization', 'AllergyIntolerance'].map((t) => new RegExp(`^fhir/${t}\\.ndjson$`)),
       /^hl7\/adt-000001\.hl7$/,
       /^hl7\/oru-000001\.hl7$/,
       /^esr\/GO_431_EXP_GOF_20251231_00000001\.DAT$/,
@@ -259,7 +259,7 @@ describe('FHIR Bulk Data export', () => {
     expect(manifest.transactionTime).toBe('2026-01-01T00:00:00Z');
     expect(manifest.requiresAccessToken).toBe(false);
     expect(manifest.error).toEqual([]);
-    expect(manifest.output.map((o) => o.type)).toEqual(['Patient', 'Practitioner', 'Organization', 'Encounter', 'Condition', 'Observation']);
+    expect(manifest.output.map((o) => o.type)).toEqual(['Patient', 'Practitioner', 'Organization', 'Encounter', 'Condition', 'Observation', 'Procedure', 'MedicationRequest', 'Immunization', 'AllergyIntolerance']);
     for (const output of manifest.output) {
       expect(output.url).toBe(`${output.type}.ndjson`);
       const lines = (await text(`fhir/${output.url}`)).split('\n');
@@ -281,7 +281,7 @@ describe('FHIR Bulk Data export', () => {
         }
       }
     };
-    for (const type of ['Patient', 'Practitioner', 'Organization', 'Encounter', 'Condition', 'Observation']) {
+    for (const type of ['Patient', 'Practitioner', 'Organization', 'Encounter', 'Condition', 'Observation', 'Procedure', 'MedicationRequest', 'Immunization', 'AllergyIntolerance']) {
       ids[type] = new Set();
       for (const line of (await text(`fhir/${type}.ndjson`)).split('\n').filter(Boolean)) {
         const resource = JSON.parse(line) as { resourceType: string; id: string; meta: { lastUpdated: string } };
