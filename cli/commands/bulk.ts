@@ -42,7 +42,7 @@ export async function bulkStatusCommand(ctx: CommandContext, name: string, out: 
   out.info(`${name}: export started ${job.startedAt}${job.since ? ` (since ${job.since})` : ''}, status URL ${job.statusUrl}`);
   const status = await (await bulkClientFor(source)).status(job.statusUrl);
   if (status.state === 'in-progress') out.info(`${name}: in progress${status.progress ? ` — ${status.progress}` : ''}`);
-  else if (status.state === 'complete') out.info(`${name}: complete — ${status.manifest.output.length} output file(s), ${status.manifest.error.length} error file(s), transactionTime ${status.manifest.transactionTime}; \`carelake run ${name}\` lands it`);
+  else if (status.state === 'complete') out.info(`${name}: complete — ${status.manifest.output.length} output file(s), ${status.manifest.error.length} error file(s), transactionTime ${status.manifest.transactionTime}; \`carelake load ${name}\` lands it`);
   else if (status.state === 'gone') out.info(`${name}: the server no longer has this job; the next run starts a new export`);
   else out.info(`${name}: the server answered HTTP ${status.status} (${status.detail}); try again later`);
 }

@@ -16,6 +16,6 @@ export async function initCommand(dir: string, out: Console): Promise<string> {
     }
     throw fileSystemError('write', file, err);
   }
-  out.info(`Wrote ${file}. Edit its sources, then run \`carelake run\`.`);
+  out.info(`Wrote ${file}. Edit its sources, then run \`carelake load\`.`);
   return file;
 }

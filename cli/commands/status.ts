@@ -7,7 +7,7 @@ import type { CommandContext } from '../context.ts';
 
 export function statusCommand(ctx: CommandContext, out: Console): void {
   if (!existsSync(ctx.layout.ledger)) {
-    out.info(`No runs yet: ${ctx.layout.ledger} does not exist. Run \`carelake run\` first.`);
+    out.info(`No runs yet: ${ctx.layout.ledger} does not exist. Run \`carelake load\` first.`);
     return;
   }
   const ledger = Ledger.open(ctx.layout.ledger);

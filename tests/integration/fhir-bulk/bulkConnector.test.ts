@@ -213,7 +213,7 @@ describe('fhir-bulk connector', () => {
     const dir = join(layout.root, '..');
     writeFileSync(join(dir, 'carelake.yml'), `lake: ./lake\nsources:\n  - { name: gp, kind: fhir-bulk, baseUrl: "${server!.baseUrl}" }\n`);
     ledger.close();
-    const child = spawn(process.execPath, [BIN, 'run', 'gp'], { cwd: dir, stdio: 'ignore' });
+    const child = spawn(process.execPath, [BIN, 'load', 'gp'], { cwd: dir, stdio: 'ignore' });
     // Kill it once the job has been polled: the status URL is in the ledger by then.
     while (![...server!.jobs.values()].some((j) => j.polls >= 1)) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGKILL');

@@ -1,4 +1,4 @@
-// What connectors log during `carelake run` reaches lake/logs, even though local sources are listed
+// What connectors log during `carelake load` reaches lake/logs, even though local sources are listed
 // before the lake is opened.
 
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
