@@ -1,26 +1,14 @@
 // Failures a user meets, through the real `carelake` command: each gives one clear line naming what
 // and where, exits non-zero, and leaves the lake exactly as it was.
 
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { carelakeCli } from '../support/carelakeCli.ts';
 
-const exec = promisify(execFile);
-const BIN = resolve(import.meta.dirname, '../../bin/carelake.mjs');
-
-async function carelake(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CARELAKE_PSEUDONYM_KEY: 'cd'.repeat(32) } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const carelake = (cwd: string, ...args: string[]) => carelakeCli(cwd, args);
 
 /** Every file under the lake with its size and hash: "unchanged" means this is identical. */
 function snapshot(dir: string): Record<string, string> {

@@ -3,25 +3,13 @@
 // freshness, and the SQL-on-FHIR view commands — each writing its artifact, printing what ran, and
 // exiting non-zero exactly when something failed.
 
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { carelakeCli } from '../support/carelakeCli.ts';
 
-const exec = promisify(execFile);
-const BIN = resolve(import.meta.dirname, '../../bin/carelake.mjs');
-
-async function carelake(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CARELAKE_PSEUDONYM_KEY: 'ab'.repeat(32) } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const carelake = (cwd: string, ...args: string[]) => carelakeCli(cwd, args, 'ab'.repeat(32));
 
 const PROJECT: Record<string, string> = {
   'dbt_project.yml': 'name: carelake\nconfig-version: 2\nprofile: carelake\ntest-paths: ["models/tests"]\nseeds:\n  carelake:\n    practices:\n      +column_types: {ods: varchar}\n',

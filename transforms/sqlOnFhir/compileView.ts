@@ -11,7 +11,7 @@
 
 import { CarelakeError } from '../../core/errors.ts';
 import { quoteIdent, quoteLiteral } from '../../core/sql.ts';
-import { isPrimitive, primitiveFamily, primitiveSqlType } from './fhirModel.ts';
+import { primitiveFamily, primitiveSqlType } from './fhirModel.ts';
 import type { FhirPathNode } from './fhirpathAst.ts';
 import { FhirPathSyntaxError } from './fhirpathLexer.ts';
 import { parseFhirPath } from './fhirpathParser.ts';
@@ -48,15 +48,6 @@ export interface CompiledView {
   columns: CompiledColumn[];
 }
 
-/** Declared column types → SQL types in typed mode. Dates stay text: FHIR dates may be partial. */
-const TYPED_SQL: Readonly<Record<string, string>> = {
-  boolean: 'BOOLEAN',
-  integer: 'BIGINT',
-  positiveInt: 'BIGINT',
-  unsignedInt: 'BIGINT',
-  integer64: 'BIGINT',
-  decimal: 'DOUBLE',
-};
 
 interface OutputColumn {
   name: string;
@@ -334,7 +325,9 @@ function columnMeta(output: OutputColumn, mode: ViewMode): CompiledColumn {
   const collection = column.collection === true;
   const inferred = value.type === 'empty' ? 'string' : value.type;
   const type = column.type ?? inferred;
-  const scalar = column.type !== undefined ? (TYPED_SQL[column.type] ?? 'VARCHAR') : isPrimitive(inferred) ? (primitiveSqlType(inferred) ?? 'VARCHAR') : 'VARCHAR';
+  // Declared or inferred, a primitive keeps its SQL type (dates stay text: FHIR dates may be partial);
+  // anything else is text.
+  const scalar = primitiveSqlType(type) ?? 'VARCHAR';
   const sqlType = mode === 'json' ? 'JSON' : collection ? `${scalar}[]` : scalar;
   return { name: column.name, type, collection, sqlType };
 }
