@@ -33,9 +33,15 @@ export async function runSourceFreshness(options: CompileOptions & { db: DuckDb 
     if (rule === null || source.loadedAtField === null) continue;
     const begin = new Date(clock());
     try {
-      const rows = await options.db.all(freshnessSql(source.relation, source.loadedAtField, rule.filter ?? null), undefined, `check the freshness of ${source.uniqueId}`);
-      const maxLoadedAt = toDate(rows[0]?.max_loaded_at);
-      const snapshottedAt = toDate(rows[0]?.snapshotted_at) ?? new Date(clock());
+      // Epoch milliseconds from DuckDB itself, so a loaded_at_field of any temporal type (DATE,
+      // TIMESTAMP, TIMESTAMPTZ) is compared without parsing timestamp text here.
+      const rows = await options.db.all(
+        `select epoch_ms(max_loaded_at::timestamptz)::double as max_ms, epoch_ms(snapshotted_at)::double as now_ms from (${freshnessSql(source.relation, source.loadedAtField, rule.filter ?? null)})`,
+        undefined,
+        `check the freshness of ${source.uniqueId}`,
+      );
+      const maxLoadedAt = typeof rows[0]?.max_ms === 'number' ? new Date(rows[0].max_ms) : null;
+      const snapshottedAt = typeof rows[0]?.now_ms === 'number' ? new Date(rows[0].now_ms) : new Date(clock());
       results.push({ uniqueId: source.uniqueId, rule, maxLoadedAt, snapshottedAt, startedAt: begin, completedAt: new Date(clock()) });
       checks.push({ uniqueId: source.uniqueId, ...freshnessStatus(maxLoadedAt, snapshottedAt, rule) });
     } catch (err) {
@@ -68,12 +74,4 @@ function parseRule(value: unknown, file: string, sourceId: string): FreshnessRul
     message: `${file}: the freshness of '${sourceId}' is invalid at '${['freshness', ...(issue?.path ?? []).map(String)].join('.')}': ${issue?.message ?? 'unexpected value'}`,
     location: { file, field: 'freshness' },
   });
-}
-
-/** DuckDB hands timestamps over as ISO-like text (`2026-11-21 09:00:00+00` or with a `T`). */
-function toDate(value: unknown): Date | null {
-  if (value === null || value === undefined) return null;
-  const text = String(value).replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00');
-  const date = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(text) ? text : `${text}Z`);
-  return Number.isNaN(date.getTime()) ? null : date;
 }
