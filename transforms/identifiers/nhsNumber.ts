@@ -37,3 +37,14 @@ export function isValidNhsNumber(value: string | null | undefined): boolean {
 export function isTestNhsNumber(value: string): boolean {
   return normaliseNhsNumber(value).startsWith('999');
 }
+
+/**
+ * The SQL twin of isValidNhsNumber for an expression already stripped of spaces and dashes (the
+ * models' `nhs_number_valid` macro is the same rule in Jinja): ten digits, the tenth the Modulus 11
+ * check digit of the first nine.
+ */
+export function nhsNumberValidSql(digits: string): string {
+  const sum = WEIGHTS.map((w, i) => `try_cast(substr(${digits}, ${i + 1}, 1) AS INTEGER) * ${w}`).join(' + ');
+  const check = `(11 - ((${sum}) % 11))`;
+  return `coalesce(regexp_full_match(${digits}, '[0-9]{10}') AND (CASE ${check} WHEN 11 THEN 0 WHEN 10 THEN -1 ELSE ${check} END) = try_cast(substr(${digits}, 10, 1) AS INTEGER), false)`;
+}
