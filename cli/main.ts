@@ -9,6 +9,8 @@ import { hl7InspectCommand } from './commands/hl7Inspect.ts';
 import { initCommand } from './commands/init.ts';
 import { queryCommand } from './commands/query.ts';
 import { loadCommand } from './commands/load.ts';
+import { linkCommand, type LinkOptions } from './commands/link.ts';
+import { linkEvalCommand, type LinkEvalOptions } from './commands/linkEval.ts';
 import { compileCommand, docsCommand, modelCommand, parseVars, sourceFreshnessCommand, type SelectionOptions } from './commands/models.ts';
 import { viewRunCommand, viewSqlCommand } from './commands/view.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -141,6 +143,53 @@ view
   .description('print the DuckDB SQL the view compiles to')
   .action(async (opts: { view: string }) => {
     await viewSqlCommand(opts, out);
+  });
+
+function probability(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('expected a probability between 0 and 1, e.g. 0.95');
+  return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+const link = program
+  .command('link')
+  .description('deduplicate patient records in a CSV or Parquet file: writes record_id,person_id,match_probability for every record')
+  .option('--input <file>', 'a .csv (with a header) or .parquet file')
+  .option('--id <column>', 'the column naming each record')
+  .option(
+    '--columns <roles>',
+    'role=column pairs: given_name, family_name, birth_date, sex, postcode, nhs_number, address, email, phone, nhs_number_verification_status, linked_record_id; join columns with + (address=street+town)',
+  )
+  .option('--out <file>', 'the clusters CSV to write')
+  .option('--model <file>', 'score with a saved model instead of training one')
+  .option('--save-model <file>', 'write the trained model (JSON) here')
+  .option('--previous <file>', 'an earlier clusters CSV whose person ids are kept')
+  .option('--threshold <p>', 'link pairs at or above this match probability (default 0.95)', probability)
+  .option('--review <file>', 'write the pairs in the clerical-review band to this CSV')
+  .option('--blocking <rules>', "blocking rules, ';' between rules and '+' between keys, e.g. 'birth_date;postcode+given_initial'")
+  .option('--accept-test-nhs-numbers', 'count 999… test-range NHS numbers as real (synthetic and test data)')
+  .option('--explain <a,b>', 'explain the score of two records, per field (repeatable)', collect)
+  .action(async (opts: Partial<LinkOptions>) => {
+    // Plain options, not required ones: commander would demand them of `link eval` too.
+    const missing = (['input', 'id', 'columns', 'out'] as const).filter((name) => opts[name] === undefined);
+    if (missing.length > 0) link.error(`error: required option${missing.length > 1 ? 's' : ''} ${missing.map((m) => `--${m}`).join(', ')} not specified`);
+    await linkCommand(opts as LinkOptions, out);
+  });
+link
+  .command('eval')
+  .description('score a clusters file against known truth: pairwise and B-cubed precision, recall and F1')
+  .requiredOption('--clusters <file>', 'the clusters CSV written by carelake link')
+  .requiredOption('--truth <file>', 'a CSV holding the true clusters')
+  .requiredOption('--truth-id <column>', 'the truth column with the record ids')
+  .requiredOption('--truth-cluster <column|pattern>', "the truth column with the true cluster, or a regular expression over the id, e.g. 'rec-(\\d+)'")
+  .option('--clusters-id <column>', 'record id column of the clusters file', 'record_id')
+  .option('--clusters-cluster <column>', 'cluster column of the clusters file', 'person_id')
+  .action(async (opts: LinkEvalOptions) => {
+    await linkEvalCommand(opts, out);
   });
 
 program

@@ -166,8 +166,10 @@ const configSchema = z.strictObject({
       schema: z.string().optional(),
       /** Models run at once; default: the profile's threads, else 1. */
       threads: z.number().int().min(1).max(32).optional(),
+      /** Variables for the models (dbt's `vars`); `--vars` on the command line overrides them. */
+      vars: z.record(z.string(), z.unknown()).default({}),
     })
-    .default({ target: 'dev' }),
+    .default({ target: 'dev', vars: {} }),
   governance: z
     .strictObject({
       keyFile: z.string().optional(),
@@ -214,6 +216,8 @@ sources:
   - { name: demo-fhir, kind: fhir-bulk-files, path: ./demo/fhir, schedule: "0 2 * * *" }
   - { name: demo-hl7, kind: hl7v2, path: "./demo/hl7/*.hl7", schedule: "*/15 * * * *" }
   - { name: demo-esr, kind: esr, path: ./demo/esr, schedule: "30 6 * * *" }
+# The demo's NHS numbers are all in the 999 test range, which linkage ignores unless told otherwise.
+models: { vars: { linkage_accept_test_nhs_numbers: true } }
 governance: { keyFile: ./lake/secrets/pseudonym.key, suppression: hes }
 serve: { host: 127.0.0.1, port: 8080 }
 `;

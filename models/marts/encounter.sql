@@ -2,7 +2,8 @@
 -- Cancelled encounters (an A11 cancelled admission, a FHIR status of cancelled) and entries made in
 -- error are left out. The union of the sources, with each patient's NHS number, is stg_encounter.
 select
-    source_kind,
+    x.person_id,
+    c.source_kind,
     encounter_id,
     nhs_number,
     class_code,
@@ -12,5 +13,6 @@ select
     date_trunc('week', period_start)::date as admitted_week,
     date_diff('day', period_start, period_end) as length_of_stay_days,
     service_provider_ods as provider_ods
-from {{ ref('stg_encounter') }}
+from {{ ref('stg_encounter') }} c
+left join {{ ref('person_xref') }} x on x.source_record_id = c.patient_record_id
 where status is distinct from 'cancelled' and status is distinct from 'entered-in-error'

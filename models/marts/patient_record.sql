@@ -2,7 +2,8 @@
 -- Minimised forms (year of birth, postcode district) are computed here so serving never needs more.
 -- The union of the sources is stg_patient_record.
 select
-    source_kind,
+    x.person_id,
+    c.source_kind,
     _source as source,
     fhir_patient_id,
     mrn,
@@ -17,4 +18,5 @@ select
     practice_ods,
     year(birth_date) as year_of_birth,
     nullif(regexp_extract(upper(replace(postcode, ' ', '')), '^([A-Z]{1,2}[0-9][A-Z0-9]?)[0-9][A-Z]{2}$', 1), '') as postcode_district
-from {{ ref('stg_patient_record') }}
+from {{ ref('stg_patient_record') }} c
+left join {{ ref('person_xref') }} x on x.source_record_id = c.source_record_id

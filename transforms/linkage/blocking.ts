@@ -30,6 +30,12 @@ export const BLOCKING_KEYS: Readonly<Record<string, BlockingKey>> = {
   given_initial: prefix('given_initial', 'given_name', 'given_name', 1),
   family_name: column('family_name', 'family_name'),
   family_initial: prefix('family_initial', 'family_name', 'family_name', 1),
+  // Both initials, in either order: still equal when given and family names are swapped.
+  initials: {
+    name: 'initials',
+    role: 'given_name',
+    sql: (a) => `least(substr(${a}."given_name", 1, 1), substr(${a}."family_name", 1, 1)) || greatest(substr(${a}."given_name", 1, 1), substr(${a}."family_name", 1, 1))`,
+  },
   postcode: column('postcode', 'postcode'),
   postcode_sector: column('postcode_sector', 'postcode'),
   postcode_district: column('postcode_district', 'postcode'),
@@ -60,17 +66,20 @@ export function rolesOf(rule: BlockingRule): Set<LinkageRole> {
 }
 
 /**
- * carelake's default rules for the mapped roles, strongest first. Between them a pair of the same
- * person is produced when any one of these holds: the same NHS number; the same birth date; the same
- * names and birth year, or names and day and month (a mistyped year); the same postcode and an initial
- * or birth year (mistyped names); the same address and birth year; the same email or phone; the same
- * names (a birth date wrong beyond a typo). That last rule grows quadratically at population scale
- * (every John Smith), so the runner skips any rule whose pairs exceed its budget (`rulePairsSql`).
+ * carelake's default rules for the mapped roles, narrowest first. Between them a pair of the same
+ * person is produced when any one of these holds: the same NHS number; the same birth date and
+ * initials (in either order, so swapped names still meet); the same names and birth year, or names
+ * and day and month (a mistyped year); the same postcode and an initial or birth year (mistyped
+ * names); the same address and birth year; the same email or phone. The last two, names alone and
+ * birth date alone, catch what is left (a birth date wrong beyond a typo, both initials mistyped) but
+ * grow quadratically with the population (every John Smith, everyone born on a day), so the runner
+ * skips any rule whose pairs exceed its budget (`rulePairsSql`): they run on a Trust's duplicate
+ * check, not on a whole ICS.
  */
 export function defaultBlockingRules(roles: readonly LinkageRole[]): string[][] {
   return [
     ['nhs_number'],
-    ['birth_date'],
+    ['birth_date', 'initials'],
     ['given_name', 'family_name', 'birth_year'],
     ['given_name', 'family_name', 'birth_month_day'],
     ['postcode', 'given_initial'],
@@ -79,6 +88,7 @@ export function defaultBlockingRules(roles: readonly LinkageRole[]): string[][] 
     ['email'],
     ['phone'],
     ['given_name', 'family_name'],
+    ['birth_date'],
   ].filter((rule) => rule.every((key) => roles.includes(BLOCKING_KEYS[key]!.role)));
 }
 

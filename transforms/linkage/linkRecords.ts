@@ -39,7 +39,7 @@ export const DEFAULT_LINKAGE_SETTINGS: LinkageSettings = {
   threshold: 0.95,
   reviewLower: 0.5,
   acceptTestNhsNumbers: false,
-  maxPairsPerRecord: 25,
+  maxPairsPerRecord: 10,
   uSamplePairs: 1_000_000,
   seed: 42,
   maxEmIterations: 100,
@@ -50,6 +50,8 @@ export interface PreviousLinkage {
   xref: string;
   /** `(person_id, created_at)` for every id ever issued. */
   registry: string;
+  /** `(retired_person_id, person_id, retired_at)`: earlier retirements, carried into this run's table. */
+  retired?: string;
 }
 
 export interface LinkRecordsOptions {
@@ -123,6 +125,11 @@ const EMPTY_PREVIOUS: PreviousLinkage = {
   xref: '(SELECT NULL::VARCHAR AS record_id, NULL::VARCHAR AS person_id WHERE false)',
   registry: '(SELECT NULL::VARCHAR AS person_id, NULL::TIMESTAMP AS created_at WHERE false)',
 };
+
+/** The match weight at which a pair reaches `probability`: log2(p / (1 - p)). */
+function literalWeight(probability: number): string {
+  return Math.log2(probability / (1 - probability)).toPrecision(17);
+}
 
 function num(value: unknown): number {
   return value === null || value === undefined ? 0 : Number(value);
@@ -367,20 +374,26 @@ WHERE p.rid_l <> p.rid_r)`);
     };
   }
 
+  /**
+   * Scores every candidate pair, keeping those worth keeping: linked, in the review band, deterministic
+   * or cannot-link. The rest (millions, at scale) are rejected; explainRecordPair recomputes any of them.
+   */
   private async score(lambda: number, params: readonly ComparisonParameters[]): Promise<void> {
     const weight = matchWeightSql(lambda, params);
     const ruleNames = this.rules.map((r, i) => `WHEN ${i} THEN '${r.name}'`).join(' ');
+    const { reviewLower } = this.options.settings;
     await this.sql('score the pairs', `CREATE OR REPLACE TABLE ${this.tables.pairs} AS
-SELECT s.*, l.record_id AS record_id_l, r.record_id AS record_id_r
+SELECT l.record_id AS record_id_l, r.record_id AS record_id_r, s.*
 FROM (
   SELECT rid_l, rid_r, CASE match_key ${ruleNames} END AS blocking_rule,
          ${this.comparisons.map((c) => quoteIdent(c.gammaColumn)).join(', ')},
-         ${this.tfColumns.map((c) => quoteIdent(`${tfColumnName(c)}_l`)).join(', ')}${this.tfColumns.length > 0 ? ',' : ''}
          w AS match_weight,
          CASE WHEN deterministic THEN 1.0 ELSE ${matchProbabilitySql('w')} END AS match_probability,
          CASE WHEN cannot_link THEN 'cannot_link' WHEN deterministic THEN 'deterministic' ELSE 'probabilistic' END AS link_rule
   FROM (SELECT *, ${weight} AS w FROM ${this.work('gammas')})
-) s JOIN ${this.tables.records} l ON l.rid = s.rid_l JOIN ${this.tables.records} r ON r.rid = s.rid_r`);
+  WHERE deterministic OR cannot_link OR w >= ${literalWeight(reviewLower)}
+) s JOIN ${this.tables.records} l ON l.rid = s.rid_l JOIN ${this.tables.records} r ON r.rid = s.rid_r
+ORDER BY s.rid_l, s.rid_r`);
   }
 
   private async cluster(): Promise<{ linkedPairs: number; cannotLinkPairs: number; forcedLinks: number; forcedLinksUnresolved: number; refusedLinks: number }> {
@@ -481,15 +494,18 @@ SELECT r.record_id, r.source, a.person_id, b.match_probability,
        CASE b.priority WHEN ${LINK_PRIORITY.merge} THEN 'merge' WHEN ${LINK_PRIORITY.deterministic} THEN 'deterministic' WHEN ${LINK_PRIORITY.probabilistic} THEN 'probabilistic' ELSE 'unlinked' END AS rule
 FROM ${t.records} r JOIN ${clusters} c USING (rid) JOIN ${assigned} a USING (label) LEFT JOIN best b USING (rid)
 ORDER BY r.record_id`);
-    await this.sql('record retired person ids', `CREATE OR REPLACE TABLE ${t.retired} AS
-SELECT retired_person_id, person_id, ${now} AS retired_at FROM (SELECT unnest(earlier_ids) AS retired_person_id, person_id FROM ${assigned})
-WHERE retired_person_id <> person_id ORDER BY retired_person_id`);
+    const earlierRetired = previous.retired === undefined ? '' : `SELECT retired_person_id, person_id, retired_at FROM ${previous.retired} UNION ALL `;
+    await this.sql('record retired person ids', `CREATE OR REPLACE TABLE ${this.work('retired_next')} AS
+${earlierRetired}SELECT retired_person_id, person_id, ${now} AS retired_at FROM (SELECT unnest(earlier_ids) AS retired_person_id, person_id FROM ${assigned})
+WHERE retired_person_id <> person_id;
+CREATE OR REPLACE TABLE ${t.retired} AS SELECT * FROM ${this.work('retired_next')} ORDER BY retired_at, retired_person_id;
+DROP TABLE ${this.work('retired_next')}`);
     await this.sql('update the person id registry', `CREATE OR REPLACE TABLE ${this.work('registry_next')} AS
 SELECT person_id, created_at FROM ${previous.registry}
 UNION ALL SELECT person_id, ${now} FROM ${assigned} WHERE is_new;
 CREATE OR REPLACE TABLE ${t.registry} AS SELECT * FROM ${this.work('registry_next')} ORDER BY created_at, person_id;
 DROP TABLE ${this.work('registry_next')}`);
-    const counts = await this.db.all(`SELECT count(*) AS people, count(*) FILTER (WHERE is_new) AS new_people, (SELECT count(*) FROM ${t.retired}) AS retired FROM ${assigned}`);
+    const counts = await this.db.all(`SELECT count(*) AS people, count(*) FILTER (WHERE is_new) AS new_people, (SELECT count(*) FROM ${t.retired} WHERE retired_at = ${now}) AS retired FROM ${assigned}`);
     await this.sql('drop work tables', `DROP TABLE ${assigned}; DROP TABLE ${clusters}; DROP TABLE ${this.work('edges')}`);
     const c = counts[0]!;
     return { people: num(c.people), newPeople: num(c.new_people), retiredPeople: num(c.retired) };

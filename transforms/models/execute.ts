@@ -17,7 +17,7 @@ import { quoteIdent } from '../../core/sql.ts';
 import type { CompiledModel } from './compile.ts';
 import { failureCountSql } from './dataTests.ts';
 import { ARTIFACT_GENERATOR, CARELAKE_SCHEMA_VERSION } from './manifest.ts';
-import { MaterializationConfigError, externalTarget, materializations, type RelationType } from './materializations.ts';
+import { MaterializationConfigError, externalTarget, materializations, type Materializer, type RelationType } from './materializations.ts';
 import type { CompiledTest } from './testNodes.ts';
 
 export const DBT_RUN_RESULTS_SCHEMA = 'https://schemas.getdbt.com/dbt/run-results/v6.json';
@@ -285,9 +285,13 @@ async function buildModel(db: DuckDb, model: CompiledModel, options: ExecuteOpti
   }
   if (model.materialized === 'external') await prepareExternal(model, options.externalRoot);
   const where = `(compiled SQL in ${model.compiledPath})`;
+  const materializer = materializations[model.materialized];
   let rows: number | null = null;
   await db.run('BEGIN TRANSACTION', undefined, `begin the transaction for ${model.uniqueId}`);
   try {
+    if (materializer.execute !== undefined) {
+      rows = await executeMaterializer(materializer, db, model, options, existing);
+    }
     for (const step of steps) {
       if (step.reportsRows) {
         const reported = await db.all(step.sql, undefined, `${step.label} ${where}`);
@@ -310,6 +314,19 @@ async function buildModel(db: DuckDb, model: CompiledModel, options: ExecuteOpti
       });
     }
     throw err;
+  }
+}
+
+async function executeMaterializer(materializer: Materializer, db: DuckDb, model: CompiledModel, options: ExecuteOptions, existing: RelationType | null): Promise<number | null> {
+  try {
+    return await materializer.execute!(
+      db,
+      { schema: model.schema, identifier: model.identifier, sql: model.compiledSql, existing, existingColumns: [], fullRefresh: options.fullRefresh, config: model.config.extra, externalRoot: options.externalRoot },
+      { now: new Date(options.clock()), clock: options.clock },
+    );
+  } catch (err) {
+    if (!(err instanceof MaterializationConfigError)) throw err;
+    throw new CarelakeError({ code: 'models.materialization_config', kind: 'config', message: `${model.materialized} model ${model.name} (${model.path}): ${err.message}`, location: { file: model.path } });
   }
 }
 

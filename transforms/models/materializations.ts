@@ -12,10 +12,15 @@
 // - external (dbt-duckdb): COPY … TO a Parquet/CSV/JSON file (a Hive-partitioned folder with
 //   `partition_by`), then a view over the files, so `ref()` reads them.
 // - seed: a table from the seed's CSV (its SQL comes from seeds.ts).
+// - linkage: patient linkage over the model's records (transforms/linkage/linkageMaterialization.ts).
+//   Linkage iterates (EM, label propagation), so it is the one materializer that runs its own
+//   statements, through `execute`, on the connection and inside the transaction execute.ts gives it.
 
+import type { DuckDb } from '../../core/duckdb.ts';
 import { qualified, quoteIdent, quoteLiteral } from '../../core/sql.ts';
+import { LinkageConfigError, materializeLinkage } from '../linkage/linkageMaterialization.ts';
 
-export const MATERIALIZATIONS = ['view', 'table', 'incremental', 'ephemeral', 'external', 'seed'] as const;
+export const MATERIALIZATIONS = ['view', 'table', 'incremental', 'ephemeral', 'external', 'seed', 'linkage'] as const;
 export type Materialization = (typeof MATERIALIZATIONS)[number];
 
 /** What the database already holds under a model's name. */
@@ -45,10 +50,18 @@ export interface MaterializationStep {
   reportsRows: boolean;
 }
 
+export interface ExecuteContext {
+  now: Date;
+  /** Milliseconds since the epoch. */
+  clock: () => number;
+}
+
 export interface Materializer {
   /** What ends up in the database under the model's name; null when nothing does (ephemeral). */
   readonly relationType: RelationType | null;
   steps(input: MaterializeInput): MaterializationStep[];
+  /** Runs the build itself instead of `steps` (only where SQL steps cannot express it); returns the rows written. */
+  execute?(db: DuckDb, input: MaterializeInput, context: ExecuteContext): Promise<number | null>;
 }
 
 /** A problem with a model's materialization config, found before anything runs. */
@@ -206,7 +219,20 @@ const external: Materializer = {
   },
 };
 
-export const materializations: Readonly<Record<Materialization, Materializer>> = { view, table, incremental, ephemeral, external, seed: table };
+const linkage: Materializer = {
+  relationType: 'table',
+  steps: () => [],
+  async execute(db, input, context) {
+    try {
+      return await materializeLinkage(db, input, context.now, context.clock);
+    } catch (err) {
+      if (err instanceof LinkageConfigError) throw new MaterializationConfigError(err.message);
+      throw err;
+    }
+  },
+};
+
+export const materializations: Readonly<Record<Materialization, Materializer>> = { view, table, incremental, ephemeral, external, seed: table, linkage };
 
 export function isMaterialization(name: string): name is Materialization {
   return Object.hasOwn(materializations, name);

@@ -8,7 +8,7 @@ import { createHmac, hkdfSync } from 'node:crypto';
 import { CarelakeError } from '../../core/errors.ts';
 import { isValidNhsNumber, normaliseNhsNumber } from '../identifiers/nhsNumber.ts';
 
-export type IdentifierKind = 'nhs_number' | 'mrn' | 'esr_person' | 'esr_employee' | 'esr_assignment' | 'ni_number' | 'fhir_patient';
+export type IdentifierKind = 'nhs_number' | 'mrn' | 'esr_person' | 'esr_employee' | 'esr_assignment' | 'ni_number' | 'fhir_patient' | 'person';
 
 /** HKDF output length; also the minimum master key length, so derivation never stretches a weak key. */
 export const PSEUDONYM_KEY_BYTES = 32;
@@ -31,6 +31,8 @@ const normalisers: Record<IdentifierKind, (value: string) => string | null> = {
   // FHIR logical ids are case-sensitive ([A-Za-z0-9.-]{1,64}): upper-casing would merge two distinct
   // resources under one token, so they are only trimmed.
   fhir_patient: (value) => nonEmpty(value.trim()),
+  // A linked person (person_xref.person_id): stable across builds, so its token is too.
+  person: upperTrimmed,
 };
 
 export const IDENTIFIER_KINDS = Object.keys(normalisers) as readonly IdentifierKind[];

@@ -46,7 +46,7 @@ export async function withModelSession<T>(options: ModelSessionOptions, work: (s
   const mismatch = profilePathMismatch(profile, projectDir, layout.warehouse);
   const runner = {
     projectDir,
-    vars: { raw_root: layout.rawDir, ...sourceVars(config) },
+    vars: { raw_root: layout.rawDir, ...sourceVars(config), ...config.models.vars },
     env: options.env,
     target: { name: config.models.target, schema: config.models.schema ?? profile?.schema ?? 'main' },
     now: options.now,

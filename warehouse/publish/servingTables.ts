@@ -13,28 +13,29 @@ export const servingTables: Record<ServingRole, ServingTableSpec[]> = {
   analyst: [
     {
       name: 'srv_patient_record',
-      description: 'One row per patient record from each source; person_token links records with the same valid NHS number.',
-      sql: `SELECT nhs_number, fhir_patient_id, mrn, source_kind, source, year_of_birth, sex, postcode_district, practice_ods, nhs_number_valid
+      description: 'One row per patient record from each source; person_token is the linked person (probabilistic linkage across sources), nhs_number_token the NHS number.',
+      sql: `SELECT person_id, nhs_number, fhir_patient_id, mrn, source_kind, source, year_of_birth, sex, postcode_district, practice_ods, nhs_number_valid
             FROM ${curated('patient_record')}`,
       tokens: [
-        { column: 'person_token', from: 'nhs_number', kind: 'nhs_number' },
+        { column: 'person_token', from: 'person_id', kind: 'person' },
+        { column: 'nhs_number_token', from: 'nhs_number', kind: 'nhs_number' },
         { column: 'fhir_patient_token', from: 'fhir_patient_id', kind: 'fhir_patient' },
         { column: 'mrn_token', from: 'mrn', kind: 'mrn' },
       ],
     },
     {
       name: 'srv_encounter',
-      description: 'Encounters from FHIR and HL7 ADT, with pseudonymised patient keys.',
-      sql: `SELECT nhs_number, encounter_id, source_kind, class_code, admitted_week, length_of_stay_days, provider_ods
+      description: 'Encounters from FHIR and HL7 ADT; person_token is the linked person.',
+      sql: `SELECT person_id, encounter_id, source_kind, class_code, admitted_week, length_of_stay_days, provider_ods
             FROM ${curated('encounter')}`,
-      tokens: [{ column: 'person_token', from: 'nhs_number', kind: 'nhs_number' }],
+      tokens: [{ column: 'person_token', from: 'person_id', kind: 'person' }],
       drop: ['encounter_id'],
     },
     {
       name: 'srv_condition',
-      description: 'Diagnoses with their ICD-10 and SNOMED CT codes, pseudonymised.',
-      sql: `SELECT nhs_number, source_kind, icd10_code, snomed_code, snomed_display, onset_year FROM ${curated('condition')}`,
-      tokens: [{ column: 'person_token', from: 'nhs_number', kind: 'nhs_number' }],
+      description: 'Diagnoses with their ICD-10 and SNOMED CT codes; person_token is the linked person.',
+      sql: `SELECT person_id, source_kind, icd10_code, snomed_code, snomed_display, onset_year FROM ${curated('condition')}`,
+      tokens: [{ column: 'person_token', from: 'person_id', kind: 'person' }],
     },
     {
       name: 'srv_workforce_assignment',
@@ -49,15 +50,15 @@ export const servingTables: Record<ServingRole, ServingTableSpec[]> = {
   commissioner: [
     {
       name: 'srv_patients_by_practice',
-      description: 'Distinct people registered at each GP practice (from GP records).',
-      sql: `SELECT practice_ods, count(DISTINCT coalesce(nhs_number, fhir_patient_id)) AS patients
-            FROM ${curated('patient_record')} WHERE source_kind = 'fhir' AND practice_ods IS NOT NULL GROUP BY practice_ods`,
+      description: 'Distinct people (after linkage) registered at each GP practice, from their golden record.',
+      sql: `SELECT practice_ods, count(*) AS patients
+            FROM ${curated('person')} WHERE practice_ods IS NOT NULL GROUP BY practice_ods`,
     },
     {
       name: 'srv_condition_prevalence',
-      description: 'People with each long-term condition (SNOMED CT), from any source.',
-      sql: `SELECT snomed_code, any_value(snomed_display) AS condition, count(DISTINCT nhs_number) AS patients
-            FROM ${curated('condition')} WHERE snomed_code IS NOT NULL AND nhs_number IS NOT NULL GROUP BY snomed_code`,
+      description: 'People (after linkage, so a person in several sources counts once) with each condition (SNOMED CT).',
+      sql: `SELECT snomed_code, any_value(snomed_display) AS condition, count(DISTINCT person_id) AS patients
+            FROM ${curated('condition')} WHERE snomed_code IS NOT NULL AND person_id IS NOT NULL GROUP BY snomed_code`,
     },
     {
       name: 'srv_admissions_by_week',
