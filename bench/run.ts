@@ -6,6 +6,7 @@ import { benchEsr } from './esr.bench.ts';
 import { benchGenerate } from './generate.bench.ts';
 import { benchHl7 } from './hl7.bench.ts';
 import { benchLanding } from './landing.bench.ts';
+import { benchLinkage } from './linkage.bench.ts';
 import { benchSqlOnFhir } from './sqlOnFhir.bench.ts';
 
 const benches: [string, () => Promise<void>][] = [
@@ -15,6 +16,7 @@ const benches: [string, () => Promise<void>][] = [
   ['HL7 v2 parse and land', benchHl7],
   ['ESR GO parse and land', benchEsr],
   ['SQL-on-FHIR flattening', benchSqlOnFhir],
+  ['patient linkage', benchLinkage],
 ];
 
 const only = process.argv.slice(2);

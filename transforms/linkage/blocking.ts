@@ -8,24 +8,25 @@ import type { LinkageRole } from './roles.ts';
 
 export interface BlockingKey {
   name: string;
-  role: LinkageRole;
+  /** The roles the key reads: comparisons on them are uninformative among the rule's pairs. */
+  roles: readonly LinkageRole[];
   /** The key for a record-table alias (`l` or `r`). */
   sql(alias: string): string;
 }
 
 function column(name: string, role: LinkageRole, columnName: string = name): BlockingKey {
-  return { name, role, sql: (alias) => `${alias}.${quoteIdent(columnName)}` };
+  return { name, roles: [role], sql: (alias) => `${alias}.${quoteIdent(columnName)}` };
 }
 
 function prefix(name: string, role: LinkageRole, columnName: string, length: number): BlockingKey {
-  return { name, role, sql: (alias) => `substr(${alias}.${quoteIdent(columnName)}, 1, ${length})` };
+  return { name, roles: [role], sql: (alias) => `substr(${alias}.${quoteIdent(columnName)}, 1, ${length})` };
 }
 
 export const BLOCKING_KEYS: Readonly<Record<string, BlockingKey>> = {
   nhs_number: column('nhs_number', 'nhs_number'),
   birth_date: column('birth_date', 'birth_date'),
-  birth_year: { name: 'birth_year', role: 'birth_date', sql: (a) => `year(${a}."birth_date")` },
-  birth_month_day: { name: 'birth_month_day', role: 'birth_date', sql: (a) => `strftime(${a}."birth_date", '%m%d')` },
+  birth_year: { name: 'birth_year', roles: ['birth_date'], sql: (a) => `year(${a}."birth_date")` },
+  birth_month_day: { name: 'birth_month_day', roles: ['birth_date'], sql: (a) => `strftime(${a}."birth_date", '%m%d')` },
   given_name: column('given_name', 'given_name'),
   given_initial: prefix('given_initial', 'given_name', 'given_name', 1),
   family_name: column('family_name', 'family_name'),
@@ -33,7 +34,7 @@ export const BLOCKING_KEYS: Readonly<Record<string, BlockingKey>> = {
   // Both initials, in either order: still equal when given and family names are swapped.
   initials: {
     name: 'initials',
-    role: 'given_name',
+    roles: ['given_name', 'family_name'],
     sql: (a) => `least(substr(${a}."given_name", 1, 1), substr(${a}."family_name", 1, 1)) || greatest(substr(${a}."given_name", 1, 1), substr(${a}."family_name", 1, 1))`,
   },
   postcode: column('postcode', 'postcode'),
@@ -62,7 +63,7 @@ export function blockingRule(keyNames: readonly string[]): BlockingRule {
 }
 
 export function rolesOf(rule: BlockingRule): Set<LinkageRole> {
-  return new Set(rule.keys.map((k) => k.role));
+  return new Set(rule.keys.flatMap((k) => k.roles));
 }
 
 /**
@@ -89,13 +90,13 @@ export function defaultBlockingRules(roles: readonly LinkageRole[]): string[][] 
     ['phone'],
     ['given_name', 'family_name'],
     ['birth_date'],
-  ].filter((rule) => rule.every((key) => roles.includes(BLOCKING_KEYS[key]!.role)));
+  ].filter((rule) => rule.every((key) => BLOCKING_KEYS[key]!.roles.every((role) => roles.includes(role))));
 }
 
 /** The rules whose keys all come from mapped roles. */
 export function applicableRules(rules: readonly (readonly string[])[], roles: readonly LinkageRole[]): BlockingRule[] {
   const have = new Set(roles);
-  return rules.map(blockingRule).filter((rule) => rule.keys.every((k) => have.has(k.role)));
+  return rules.map(blockingRule).filter((rule) => rule.keys.every((k) => k.roles.every((role) => have.has(role))));
 }
 
 /** How many pairs a rule would produce on its own: Σ n(n-1)/2 over its key groups. Cheap: one aggregate. */

@@ -10,14 +10,24 @@ export function initialLabelsSql(edges: string): string {
   return `SELECT DISTINCT rid_a AS rid, rid_a AS label FROM ${edges}`;
 }
 
-/** One propagation round: each node takes the smallest label among itself and its neighbours, then its label's label. */
+/**
+ * One propagation round: each node takes the smallest label among itself and its neighbours; each
+ * label's own node (the label is a node id) takes the smallest label any of its holders saw, which
+ * hooks whole trees onto smaller ones; then every node jumps to its label's label. Labels only fall
+ * and never leave a component, so no change in a round means every component has one label.
+ */
 export function propagateLabelsSql(labels: string, edges: string): string {
   return `WITH spread AS (
-  SELECT n.rid, least(min(n.label), min(nb.label)) AS label
+  SELECT n.rid, n.label, least(n.label, min(nb.label)) AS best
   FROM ${labels} n JOIN ${edges} e ON e.rid_a = n.rid JOIN ${labels} nb ON nb.rid = e.rid_b
-  GROUP BY n.rid
+  GROUP BY n.rid, n.label
+),
+hook AS (SELECT label AS rid, min(best) AS best FROM spread GROUP BY label),
+hooked AS (
+  SELECT s.rid, least(s.best, coalesce(h.best, s.best), coalesce(own.best, s.best)) AS label
+  FROM spread s LEFT JOIN hook h ON h.rid = s.label LEFT JOIN hook own ON own.rid = s.rid
 )
-SELECT s.rid, least(s.label, j.label) AS label FROM spread s JOIN spread j ON j.rid = s.label`;
+SELECT m.rid, least(m.label, coalesce(j.label, m.label)) AS label FROM hooked m LEFT JOIN hooked j ON j.rid = m.label`;
 }
 
 export function changedLabelsSql(before: string, after: string): string {

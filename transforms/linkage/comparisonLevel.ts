@@ -69,7 +69,7 @@ export function damerauLevenshteinLevel(column: string, distance: number): Compa
 /** Texts of equal length differing in at most `distance` positions (a mistyped digit); cheaper than edit distance. */
 export function hammingLevel(column: string, distance: number): ComparisonLevel {
   const { l, r } = side(column);
-  return new ComparisonLevel(`${column} Hamming <= ${distance}`, `(length(${l}) = length(${r}) AND hamming(${l}, ${r}) <= ${distance})`);
+  return new ComparisonLevel(`${column} Hamming <= ${distance}`, `CASE WHEN length(${l}) <> length(${r}) THEN false ELSE hamming(${l}, ${r}) <= ${distance} END`);
 }
 
 /** Day and month transposed (`1971-06-04` against `1971-04-06`), a common keying error. */

@@ -126,6 +126,9 @@ const EMPTY_PREVIOUS: PreviousLinkage = {
   registry: '(SELECT NULL::VARCHAR AS person_id, NULL::TIMESTAMP AS created_at WHERE false)',
 };
 
+/** Label propagation with hooking settles a chain of n records in about log2 n rounds; this is far beyond any real cluster. */
+const MAX_LABEL_ROUNDS = 200;
+
 /** The match weight at which a pair reaches `probability`: log2(p / (1 - p)). */
 function literalWeight(probability: number): string {
   return Math.log2(probability / (1 - probability)).toPrecision(17);
@@ -419,12 +422,13 @@ SELECT a AS rid_a, b AS rid_b, max(priority) AS priority, max(match_probability)
     const labels = this.work('labels');
     const next = this.work('labels_next');
     await this.sql('label the linked records', `CREATE OR REPLACE TABLE ${labels} AS ${initialLabelsSql(edges)}`);
-    for (let round = 0; round < 64; round++) {
+    let settled = false;
+    for (let round = 0; round < MAX_LABEL_ROUNDS && !settled; round++) {
       await this.sql('propagate component labels', `CREATE OR REPLACE TABLE ${next} AS ${propagateLabelsSql(labels, edges)}`);
-      const changed = num(await this.db.scalar(changedLabelsSql(labels, next)));
+      settled = num(await this.db.scalar(changedLabelsSql(labels, next))) === 0;
       await this.sql('swap label tables', `DROP TABLE ${labels}; ALTER TABLE ${next} RENAME TO ${quoteIdent(`${this.options.prefix}labels`)}`);
-      if (changed === 0) break;
     }
+    if (!settled) throw new Error(`linked records did not settle into people after ${MAX_LABEL_ROUNDS} rounds of label propagation`);
     const refused = await this.resolveConflicts(labels, edges);
     await this.sql('assign every record a cluster', `CREATE OR REPLACE TABLE ${this.work('clusters')} AS
 SELECT r.rid, coalesce(l.label, r.rid) AS label FROM ${t.records} r LEFT JOIN ${labels} l USING (rid)`);

@@ -7,8 +7,8 @@
 
 /**
  * Inputs: `clusters (rid, label)`, `records (rid, record_id)`, `previous (record_id, person_id)` and
- * `registry (person_id, created_at)`; output one row per cluster label with the id it keeps (null
- * when new) and `retired`, the other earlier ids it absorbs.
+ * `registry (person_id, created_at)`; output one row per cluster label that holds earlier records, with
+ * the id it keeps and `earlier_ids`, every earlier id it absorbs (the kept one included).
  */
 export function keptPersonIdsSql(clusters: string, records: string, previous: string, registry: string): string {
   return `WITH earlier AS (

@@ -66,7 +66,9 @@ export function cleanAddressSql(expr: string): string {
 export function parseDateSql(expr: string): string {
   const text = `regexp_extract(${expr}, '^[^T ]+')`;
   const formats = ['%Y-%m-%d', '%Y%m%d', '%d/%m/%Y', '%d-%m-%Y', '%Y/%m/%d', '%d.%m.%Y'];
-  return `CAST(coalesce(${formats.map((f) => `try_strptime(${text}, '${f}')`).join(', ')}) AS DATE)`;
+  const parsed = `CAST(coalesce(${formats.map((f) => `try_strptime(${text}, '${f}')`).join(', ')}) AS DATE)`;
+  // A two-digit year (`24/06/71`) parses as year 71: no living person was born before 1850.
+  return `(SELECT CASE WHEN year(d) BETWEEN 1850 AND 2200 THEN d END FROM (SELECT ${parsed} AS d))`;
 }
 
 /** Lower case without spaces; NULL unless it has an `@`. */
@@ -78,7 +80,7 @@ function emailSql(expr: string | null): string {
 /** Digits only, a UK +44 prefix taken back to the trunk 0; NULL when fewer than 7 digits remain. */
 function phoneSql(expr: string | null): string {
   if (expr === null) return 'NULL::VARCHAR';
-  const digits = `regexp_replace(regexp_replace(${expr}, '[^0-9+]', '', 'g'), '^(\+|00)44', '0')`;
+  const digits = `regexp_replace(regexp_replace(${expr}, '[^0-9+]', '', 'g'), '^(\\+|00)44', '0')`;
   return `CASE WHEN length(regexp_replace(${digits}, '[^0-9]', '', 'g')) >= 7 THEN regexp_replace(${digits}, '[^0-9]', '', 'g') END`;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CarelakeError } from '../../../../core/errors.ts';
-import { scoreClusters, truthClusterFromPattern, type ClusterAssignment } from '../../../../transforms/linkage/evaluation.ts';
+import { CarelakeError } from '../../../core/errors.ts';
+import { scoreClusters, truthClusterFromPattern, type ClusterAssignment } from '../../../transforms/linkage/evaluation.ts';
 
 /** `{ A: ['1', '2'], B: ['3'] }` → one assignment per record. */
 function clusters(groups: Record<string, readonly string[]>): ClusterAssignment[] {
