@@ -322,9 +322,7 @@ describe('level options', () => {
     expect(jaroWinklerLevel('given_name', 0.9).tfColumn).toBeNull();
   });
 
-  // BUG (transforms/linkage/comparisonLevel.ts, hammingLevel): `length(l) = length(r) AND hamming(l, r) <= d`
-  // does not guard hamming(): DuckDB evaluates both sides and hamming() throws "Strings must be of equal
-  // length". Texts of different lengths should simply not match (phone numbers often differ in length).
+  // DuckDB's hamming() throws on unequal lengths; the level must answer false instead.
   it('hammingLevel: texts of different lengths are not a match, not an error', async () => {
     expect(await evaluateLevel(hammingLevel('text', 1), { text: '1971062' }, { text: '19710624' })).toBe(false);
   });
@@ -492,7 +490,6 @@ describe('comparisonsFor every role', () => {
     });
   });
 
-  // BUG: the phone comparison's Hamming level throws on phone numbers of different lengths (see hammingLevel above).
   it('phone: numbers of different lengths are "else", not an error', async () => {
     expect(await gamma(comparison('phone'), { phone: '07700900123' }, { phone: '0113243123' })).toBe(ELSE_GAMMA);
   });

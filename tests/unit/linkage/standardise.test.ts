@@ -215,9 +215,6 @@ describe('standardiseSql: phone', () => {
     { description: 'too few digits', phone: '12345', expected: null },
     { description: 'NULL', phone: null, expected: null },
   ];
-  // BUG (transforms/linkage/standardise.ts, phoneSql): the pattern '^(\+|00)44' sits in a JS template
-  // literal, where `\+` is just `+`, so DuckDB receives '^(+|00)44' and rejects it ("no argument for
-  // repetition operator: +"). Any run with phone mapped fails. Fix: write '^(\\+|00)44'.
   it.each(cases)('$description', async ({ phone, expected }) => {
     expect((await standardiseValue({ phone: ['tel'] }, { tel: phone }))['phone']).toBe(expected);
   });
