@@ -280,7 +280,9 @@ FROM ${this.work('candidates')} p JOIN ${t.records} l ON l.rid = p.rid_l JOIN ${
 
   /** u per comparison level from random pairs (with replacement; true matches among them are corrected for later). */
   private async sampleU(records: number): Promise<{ counts: number[][]; pairs: number }> {
-    const { uSamplePairs, seed } = this.options.settings;
+    const { seed } = this.options.settings;
+    // Drawn with replacement: a small input needs no more draws than a few per distinct pair.
+    const uSamplePairs = Math.min(this.options.settings.uSamplePairs, Math.max(10_000, 5 * ((records * (records - 1)) / 2)));
     const sample = this.work('u_sample');
     await this.sql('draw random pairs for u', `CREATE OR REPLACE TEMP TABLE ${quoteIdent(`${this.options.prefix}u_sample`)} AS
 SELECT ${gammaSelectSql(this.comparisons, [], this.rules)} FROM (
