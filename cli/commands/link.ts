@@ -155,7 +155,12 @@ export async function linkCommand(options: LinkOptions, out: Console, clock: () 
     for (const pair of options.explain ?? []) {
       const [a, b] = pair.split(',').map((s) => s.trim());
       if (a === undefined || b === undefined || a === '' || b === '') throw configError('link.explain', `--explain takes two record ids: <id>,<id> (got '${pair}')`);
-      explanations.push({ pair: [a, b] as [string, string], explanation: await explainRecordPair(db, report.tables.records, report.model, a, b) });
+      try {
+        explanations.push({ pair: [a, b] as [string, string], explanation: await explainRecordPair(db, report.tables.records, report.model, a, b) });
+      } catch (err) {
+        if (err instanceof CarelakeError) throw err;
+        throw configError('link.explain', `--explain ${pair}: ${(err as Error).message}`);
+      }
     }
     printReport(report, options, out);
     for (const { pair, explanation } of explanations) printExplanation(pair, explanation, out);

@@ -221,9 +221,12 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
       db.all(`SELECT (SELECT count(*) FROM srv_patient_record)::INTEGER AS records, (SELECT count(DISTINCT person_token) FROM srv_patient_record)::INTEGER AS people, (SELECT count(*) FROM srv_encounter)::INTEGER AS encounters`),
     );
     const curated = await withDuckDb(ctx.layout.warehouse, { readOnly: true }, (db) =>
-      db.all(`SELECT (SELECT count(*) FROM main_curated.patient_record)::INTEGER AS records, (SELECT count(DISTINCT nhs_number) FILTER (WHERE nhs_number_valid) FROM main_curated.patient_record)::INTEGER AS people, (SELECT count(*) FROM main_curated.encounter)::INTEGER AS encounters`),
+      db.all(`SELECT (SELECT count(*) FROM main_curated.patient_record)::INTEGER AS records, (SELECT count(DISTINCT person_id) FROM main_curated.patient_record)::INTEGER AS people, (SELECT count(*) FROM main_curated.encounter)::INTEGER AS encounters`),
     );
     expect(served).toEqual(curated);
+    // Linkage found every person of the generated population, no more and no fewer.
+    const truePeople = readFileSync(join(dir, 'demo', 'truth', 'people.csv'), 'utf8').trim().split('\n').length - 1;
+    expect(served[0]!.people).toBe(truePeople);
 
     const nhsNumbers = readFileSync(join(dir, 'demo', 'truth', 'people.csv'), 'utf8').split('\n').slice(1, 200).map((l) => l.split(',')[1]!).filter(Boolean);
     expect(nhsNumbers.length).toBeGreaterThan(100);

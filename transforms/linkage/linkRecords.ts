@@ -278,7 +278,11 @@ FROM ${this.work('candidates')} p JOIN ${t.records} l ON l.rid = p.rid_l JOIN ${
     return rows.rows.map((row) => ({ gammas: row.slice(0, gammas.length).map(num), count: num(row[gammas.length]) }));
   }
 
-  /** u per comparison level from random pairs (with replacement; true matches among them are corrected for later). */
+  /**
+   * u per comparison level from random pairs (with replacement; true matches among them are corrected
+   * for later). Each side hashes its own draw number: hash(i, s) and hash(i, s + 1) differ by a fixed
+   * bit pattern in DuckDB, which would pair records by parity rather than at random.
+   */
   private async sampleU(records: number): Promise<{ counts: number[][]; pairs: number }> {
     const { seed } = this.options.settings;
     // Drawn with replacement: a small input needs no more draws than a few per distinct pair.
@@ -287,7 +291,7 @@ FROM ${this.work('candidates')} p JOIN ${t.records} l ON l.rid = p.rid_l JOIN ${
     await this.sql('draw random pairs for u', `CREATE OR REPLACE TEMP TABLE ${quoteIdent(`${this.options.prefix}u_sample`)} AS
 SELECT ${gammaSelectSql(this.comparisons, [], this.rules)} FROM (
 SELECT p.rid_l, p.rid_r, -1 AS match_key, ${pairColumnsSql(this.comparisons, this.rules)}
-FROM (SELECT CAST(1 + hash(i, ${seed}) % ${records} AS BIGINT) AS rid_l, CAST(1 + hash(i, ${seed + 1}) % ${records} AS BIGINT) AS rid_r
+FROM (SELECT CAST(1 + hash(2 * i, ${seed}) % ${records} AS BIGINT) AS rid_l, CAST(1 + hash(2 * i + 1, ${seed}) % ${records} AS BIGINT) AS rid_r
       FROM range(${uSamplePairs}) t(i)) p
 JOIN ${this.tables.records} l ON l.rid = p.rid_l JOIN ${this.tables.records} r ON r.rid = p.rid_r
 WHERE p.rid_l <> p.rid_r)`);
