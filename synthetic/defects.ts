@@ -68,6 +68,18 @@ export const DUPLICATE_REGISTRATION_DEFECTS: DefectRates = {
 /** `none`: the person has no NHS number anywhere (not a defect); `missing`: the source lost the one they have. */
 export type NhsNumberState = 'valid' | 'none' | 'missing' | 'invalid' | 'temporary';
 
+/**
+ * The PDS trace status a source holds for its copy's NHS number: 01 for a number held and traced (most
+ * valid ones), 02 for one held but not traced or failing Modulus 11, 04 for a temporary number (trace
+ * attempted, no match), 03 or 07 when the record has no number (trace required / not required).
+ */
+export function nhsNumberVerificationStatus(state: NhsNumberState, random: Random): string {
+  if (state === 'valid') return random.chance(0.92) ? '01' : '02';
+  if (state === 'invalid') return '02';
+  if (state === 'temporary') return '04';
+  return random.pick(['03', '07']);
+}
+
 export interface SourceCopy {
   identity: Identity;
   nhsNumberState: NhsNumberState;

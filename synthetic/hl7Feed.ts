@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { DAY, HOUR, MINUTE, YEAR, hl7Timestamp } from './calendar.ts';
 import { ACUTE_DIAGNOSES, CONDITIONS, LAB_PANELS, LAB_TESTS, icd10NhsForm, referenceRangeText, sampleLabResult, type LabPanel } from './clinical.ts';
-import { DUPLICATE_REGISTRATION_DEFECTS, HOSPITAL_DEFECTS, sourceCopy, type DefectRates, type NhsNumberState } from './defects.ts';
+import { DUPLICATE_REGISTRATION_DEFECTS, HOSPITAL_DEFECTS, nhsNumberVerificationStatus, sourceCopy, type DefectRates, type NhsNumberState } from './defects.ts';
 import { EventQueue } from './eventQueue.ts';
 import { components, escapeText, headerSegment, repetitions, segment } from './hl7Segments.ts';
 import { LineWriter } from './lineWriter.ts';
@@ -292,7 +292,7 @@ export class Hl7Feed {
     this.counts.patients_distinct_mrn++;
     await this.truth.sourceRecord('hl7', 'mrn', mrn, person.personId);
     await this.truth.defects('hl7', 'mrn', mrn, copy.defects);
-    return { mrn, identity: copy.identity, nhsState: copy.nhsNumberState, verification: verificationStatus(copy.nhsNumberState, random), corrected: false };
+    return { mrn, identity: copy.identity, nhsState: copy.nhsNumberState, verification: nhsNumberVerificationStatus(copy.nhsNumberState, random), corrected: false };
   }
 
   private async story(person: Person, h: number, clock: number): Promise<void> {
@@ -491,11 +491,3 @@ export class Hl7Feed {
   }
 }
 
-/** NHS number verification status (PID-32): 01 verified … 07 not present and trace not required. */
-function verificationStatus(state: NhsNumberState, random: Random): string {
-  if (state === 'valid') return random.chance(0.92) ? '01' : '02';
-  if (state === 'invalid') return '02';
-  if (state === 'temporary') return '04';
-  // 'missing' or 'none': 03 trace required, or 07 not present and trace not required.
-  return random.pick(['03', '07']);
-}

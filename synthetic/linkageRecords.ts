@@ -12,7 +12,7 @@
 
 import { CarelakeError } from '../core/errors.ts';
 import { DAY, YEAR, isoDate, parseIsoDate } from './calendar.ts';
-import { DUPLICATE_REGISTRATION_DEFECTS, GP_RECORD_DEFECTS, HOSPITAL_DEFECTS, sourceCopy, type NhsNumberState, type SourceCopy } from './defects.ts';
+import { DUPLICATE_REGISTRATION_DEFECTS, GP_RECORD_DEFECTS, HOSPITAL_DEFECTS, nhsNumberVerificationStatus, sourceCopy, type SourceCopy } from './defects.ts';
 import { DEFAULT_REFERENCE_DATE, MAX_PATIENTS } from './generate.ts';
 import { LineWriter } from './lineWriter.ts';
 import { CareSettings, practiceCountFor } from './organisations.ts';
@@ -83,19 +83,6 @@ class RecordIds {
   }
 }
 
-/**
- * NHS number verification status, mirroring the rule of `verificationStatus` in hl7Feed.ts (which is
- * private to the feed): 01 for a number held and traced (most valid ones), 02 for one held but not
- * traced or failing Mod 11, 04 for a temporary number (trace attempted, no match), 03 or 07 when the
- * record has no number (trace required / not required).
- */
-function verificationStatus(state: NhsNumberState, random: Random): string {
-  if (state === 'valid') return random.chance(0.92) ? '01' : '02';
-  if (state === 'invalid') return '02';
-  if (state === 'temporary') return '04';
-  return random.pick(['03', '07']);
-}
-
 /** Hospital systems send sex as HL7 M/F/U (as the HL7 feed does), so `other` comes back as `unknown`. */
 function hospitalSex(sex: Sex): Sex {
   return sex === 'other' ? 'unknown' : sex;
@@ -142,17 +129,17 @@ function* generateLinkageRecords(people: number, seed: number): Generator<Linkag
 
     if (person.inGpRecord) {
       const copy = sourceCopy(person.identity, GP_RECORD_DEFECTS, random);
-      yield record(ids.next('gp'), person, 'gp', copy, person.identity.sex, verificationStatus(copy.nhsNumberState, random), true, recentDay(GP_HISTORY_DAYS));
+      yield record(ids.next('gp'), person, 'gp', copy, person.identity.sex, nhsNumberVerificationStatus(copy.nhsNumberState, random), true, recentDay(GP_HISTORY_DAYS));
     }
     if (person.inHospital) {
       const sex = hospitalSex(person.identity.sex);
       const copy = sourceCopy(person.identity, HOSPITAL_DEFECTS, random);
       const registeredDay = recentDay(RECENT_DAYS);
-      yield record(ids.next('pas'), person, 'pas', copy, sex, verificationStatus(copy.nhsNumberState, random), true, registeredDay);
+      yield record(ids.next('pas'), person, 'pas', copy, sex, nhsNumberVerificationStatus(copy.nhsNumberState, random), true, registeredDay);
       if (random.chance(DUPLICATE_REGISTRATION_SHARE)) {
         const duplicate = sourceCopy(person.identity, DUPLICATE_REGISTRATION_DEFECTS, random);
         const laterDay = Math.min(registeredDay + random.int(1, 365), referenceDay - 1);
-        yield record(ids.next('pas'), person, 'pas', duplicate, sex, verificationStatus(duplicate.nhsNumberState, random), true, laterDay);
+        yield record(ids.next('pas'), person, 'pas', duplicate, sex, nhsNumberVerificationStatus(duplicate.nhsNumberState, random), true, laterDay);
       }
     }
     if (random.chance(LAB_SHARE)) {
