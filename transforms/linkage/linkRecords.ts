@@ -14,7 +14,7 @@ import { comparisonsFor } from './comparisonLibrary.ts';
 import { expectationMaximisation, initialM, PROBABILITY_FLOOR, probabilityTwoRandomRecordsMatch, type PatternCount } from './expectationMaximisation.ts';
 import { LINKAGE_MODEL_FORMAT, LINKAGE_MODEL_VERSION, parametersFor, type ComparisonParameters, type LinkageModel } from './linkageModel.ts';
 import { keptPersonIdsSql, newPersonIdSql } from './personIds.ts';
-import { mappedRoles, type RoleMapping } from './roles.ts';
+import { isLinkageRole, mappedRoles, type RoleMapping } from './roles.ts';
 import { explainPair, matchProbabilitySql, matchWeightSql, tfColumnName, type PairExplanation } from './scoring.ts';
 import { standardiseSql } from './standardise.ts';
 
@@ -549,7 +549,8 @@ export async function explainRecordPair(
   recordIdA: string,
   recordIdB: string,
 ): Promise<PairExplanation> {
-  const comparisons = comparisonsFor(model.comparisons.map((c) => c.name).filter((n): n is Comparison['roles'][number] => true) as never);
+  // Each comparison is named after its role, so the model's comparisons name the roles it was trained on.
+  const comparisons = comparisonsFor(model.comparisons.map((c) => c.name).filter(isLinkageRole));
   const tfColumns = tfColumnsOf(comparisons);
   const rows = await db.all(
     `SELECT ${gammaSelectSql(comparisons, tfColumns, [])} FROM (

@@ -17,6 +17,10 @@ export type LinkageField = LinkageRole | LinkageAuxiliary;
 /** Input column(s) per field; several columns (`address=street_number+address_1`) are joined with a space. */
 export type RoleMapping = Partial<Record<LinkageField, readonly string[]>>;
 
+export function isLinkageRole(name: string): name is LinkageRole {
+  return (LINKAGE_ROLES as readonly string[]).includes(name);
+}
+
 export function isLinkageField(name: string): name is LinkageField {
   return (LINKAGE_ROLES as readonly string[]).includes(name) || (LINKAGE_AUXILIARY as readonly string[]).includes(name);
 }
