@@ -171,6 +171,9 @@ export async function linkCommand(options: LinkOptions, out: Console, clock: () 
 function printReport(report: LinkageRunReport, options: LinkOptions, out: Console): void {
   out.info(`Linked ${report.records} records into ${report.people} people (${report.linkedPairs} links, ${report.candidatePairs} pairs compared); wrote ${options.out}`);
   if (report.refusedLinks > 0) out.info(`${report.refusedLinks} link(s) refused: they would have joined two different verified NHS numbers`);
+  for (const u of report.unreadable) {
+    out.warn(`${u.records} record(s) have a ${u.role} that could not be used (first: record ${u.firstRecordId}); they link on their other fields`);
+  }
   if (report.forcedLinksUnresolved > 0) out.warn(`${report.forcedLinksUnresolved} merge link(s) name a record that is not in the input`);
   if (report.reviewPairs > 0) out.info(`${report.reviewPairs} pair(s) in the review band${options.review === undefined ? ' (write them with --review <file>)' : `, written to ${options.review}`}`);
   const rows = report.stages.map((s) => [s.stage, s.seconds.toFixed(2)]);

@@ -16,7 +16,7 @@ import { LINKAGE_MODEL_FORMAT, LINKAGE_MODEL_VERSION, parametersFor, type Compar
 import { keptPersonIdsSql, newPersonIdSql } from './personIds.ts';
 import { isLinkageRole, mappedRoles, type RoleMapping } from './roles.ts';
 import { explainPair, matchProbabilitySql, matchWeightSql, tfColumnName, type PairExplanation } from './scoring.ts';
-import { standardiseSql } from './standardise.ts';
+import { standardiseSql, unreadableValuesSql } from './standardise.ts';
 
 export interface LinkageSettings {
   /** Blocking rules as key names (see blocking.ts), null for the defaults; rules needing unmapped roles drop out. */
@@ -94,6 +94,7 @@ export interface LinkageRunReport {
   newPeople: number;
   retiredPeople: number;
   reviewPairs: number;
+  unreadable: UnreadableValues[];
   stages: StageTiming[];
   /** The tables written, by role. */
   tables: LinkageTables;
@@ -105,6 +106,13 @@ export interface RuleYield {
   pairs: number;
   /** Set when the rule was skipped: the pairs it would have produced on its own. */
   skippedPairs?: number;
+}
+
+/** Values a role's column held that standardisation could not use (the records still link on the rest). */
+export interface UnreadableValues {
+  role: string;
+  records: number;
+  firstRecordId: string;
 }
 
 export interface LinkageTables {
@@ -206,6 +214,7 @@ export class LinkageRun {
     const t = this.tables;
     await this.sql('create the schema', `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.options.schema)}`);
     const records = await this.timed('standardise', () => this.standardise());
+    const unreadable = await this.unreadableValues();
     const pairsByRule = await this.timed('block', () => this.block());
     const candidatePairs = pairsByRule.reduce((sum, r) => sum + r.pairs, 0);
     await this.timed('compare', () =>
@@ -230,6 +239,7 @@ FROM ${this.work('candidates')} p JOIN ${t.records} l ON l.rid = p.rid_l JOIN ${
       ...links,
       ...ids,
       reviewPairs,
+      unreadable,
       stages: this.stages,
       tables: t,
     };
@@ -254,6 +264,17 @@ FROM ${this.work('candidates')} p JOIN ${t.records} l ON l.rid = p.rid_l JOIN ${
       throw new Error(`${o.idColumn} is not unique: ${String(dup)} appears more than once`);
     }
     return num(n);
+  }
+
+  private async unreadableValues(): Promise<UnreadableValues[]> {
+    const o = this.options;
+    const sql = unreadableValuesSql({ from: o.from, idColumn: o.idColumn, mapping: o.mapping, acceptTestNhsNumbers: o.settings.acceptTestNhsNumbers }, this.tables.records);
+    if (sql === null) return [];
+    const rows = await this.db.all(sql, undefined, 'linkage: count unreadable values');
+    return rows
+      .filter((r) => num(r.records) > 0)
+      .map((r) => ({ role: String(r.role), records: num(r.records), firstRecordId: String(r.first_record_id) }))
+      .sort((a, b) => a.role.localeCompare(b.role));
   }
 
   private async block(): Promise<RuleYield[]> {
@@ -287,16 +308,14 @@ FROM ${this.work('candidates')} p JOIN ${t.records} l ON l.rid = p.rid_l JOIN ${
     const { seed } = this.options.settings;
     // Drawn with replacement: a small input needs no more draws than a few per distinct pair.
     const uSamplePairs = Math.min(this.options.settings.uSamplePairs, Math.max(10_000, 5 * ((records * (records - 1)) / 2)));
-    const sample = this.work('u_sample');
-    await this.sql('draw random pairs for u', `CREATE OR REPLACE TEMP TABLE ${quoteIdent(`${this.options.prefix}u_sample`)} AS
-SELECT ${gammaSelectSql(this.comparisons, [], this.rules)} FROM (
-SELECT p.rid_l, p.rid_r, -1 AS match_key, ${pairColumnsSql(this.comparisons, this.rules)}
+    const temp = quoteIdent(`${this.options.prefix}u_sample`);
+    await this.sql('draw random pairs for u', `CREATE OR REPLACE TEMP TABLE ${temp} AS
+SELECT ${gammaSelectSql(this.comparisons, [], [])} FROM (
+SELECT p.rid_l, p.rid_r, -1 AS match_key, ${pairColumnsSql(this.comparisons, [])}
 FROM (SELECT CAST(1 + hash(2 * i, ${seed}) % ${records} AS BIGINT) AS rid_l, CAST(1 + hash(2 * i + 1, ${seed}) % ${records} AS BIGINT) AS rid_r
       FROM range(${uSamplePairs}) t(i)) p
 JOIN ${this.tables.records} l ON l.rid = p.rid_l JOIN ${this.tables.records} r ON r.rid = p.rid_r
 WHERE p.rid_l <> p.rid_r)`);
-    void sample;
-    const temp = quoteIdent(`${this.options.prefix}u_sample`);
     const pairs = num(await this.db.scalar(`SELECT count(*) FROM ${temp}`));
     const counts: number[][] = [];
     for (const c of this.comparisons) {
@@ -311,7 +330,6 @@ WHERE p.rid_l <> p.rid_r)`);
   }
 
   private async train(records: number, candidatePairs: number, deterministicPairs: number): Promise<LinkageModel> {
-    const totalPairs = (records * (records - 1)) / 2;
     const sample = records > 1 ? await this.timed('estimate u (random pairs)', () => this.sampleU(records)) : { counts: this.comparisons.map((c) => c.levels().map(() => 0)), pairs: 0 };
     // Add-half smoothing: a level never met among random pairs is rare, not impossible.
     const uObserved = sample.counts.map((levels) => {

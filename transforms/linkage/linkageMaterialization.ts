@@ -94,6 +94,6 @@ export async function materializeLinkage(db: DuckDb, input: LinkageMaterializeIn
 SELECT source, record_id AS source_record_id, person_id, match_probability, rule FROM ${report.tables.xref} ORDER BY source_record_id;
 DROP TABLE ${report.tables.xref};
 DROP TABLE ${inputTable};
-CREATE OR REPLACE TABLE ${companion('model')} AS SELECT ${quoteLiteral(report.model.trained_at)}::TIMESTAMP AS trained_at, ${quoteLiteral(JSON.stringify(report.model))}::JSON AS model, ${quoteLiteral(JSON.stringify({ stages: report.stages, pairsByRule: report.pairsByRule }))}::JSON AS run_report`);
+CREATE OR REPLACE TABLE ${companion('model')} AS SELECT ${quoteLiteral(report.model.trained_at)}::TIMESTAMP AS trained_at, ${quoteLiteral(JSON.stringify(report.model))}::JSON AS model, ${quoteLiteral(JSON.stringify({ stages: report.stages, pairsByRule: report.pairsByRule, unreadable: report.unreadable }))}::JSON AS run_report`);
   return report.records;
 }

@@ -31,10 +31,10 @@ export const STANDARDISED_COLUMNS = [
 ] as const;
 
 /** The mapped column(s) as one VARCHAR expression; NULL when the role is unmapped. */
-function input(mapping: RoleMapping, field: LinkageField): string | null {
+function input(mapping: RoleMapping, field: LinkageField, alias?: string): string | null {
   const columns = mapping[field];
   if (columns === undefined) return null;
-  const parts = columns.map((c) => `nullif(trim(CAST(${quoteIdent(c)} AS VARCHAR)), '')`);
+  const parts = columns.map((c) => `nullif(trim(CAST(${alias === undefined ? '' : `${alias}.`}${quoteIdent(c)} AS VARCHAR)), '')`);
   return parts.length === 1 ? parts[0]! : `nullif(concat_ws(' ', ${parts.join(', ')}), '')`;
 }
 
@@ -160,3 +160,22 @@ FROM (
   FROM ${options.from}
 )`;
 }
+
+/** Roles whose value can be present yet unusable: an unreadable date, an invalid or test NHS number, an unknown sex code. */
+const CHECKED_ROLES = ['birth_date', 'nhs_number', 'sex'] as const;
+
+/**
+ * Per checked role, how many records sent a value that standardisation could not use, and the first
+ * such record id (ids, never values, go into messages). The record still links on its other fields.
+ */
+export function unreadableValuesSql(options: StandardiseOptions, records: string): string | null {
+  const parts = CHECKED_ROLES.flatMap((role) => {
+    const raw = input(options.mapping, role, 'x');
+    if (raw === null) return [];
+    return [`SELECT '${role}' AS role, count(*) AS records, min(r.record_id) AS first_record_id
+FROM ${options.from} x JOIN ${records} r ON r.record_id = nullif(trim(CAST(x.${quoteIdent(options.idColumn)} AS VARCHAR)), '')
+WHERE ${raw} IS NOT NULL AND r.${quoteIdent(role)} IS NULL`];
+  });
+  return parts.length === 0 ? null : parts.join('\nUNION ALL\n');
+}
+

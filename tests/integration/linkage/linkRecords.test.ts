@@ -143,6 +143,26 @@ describe('linkRecords: a basic run', () => {
         expect.arrayContaining(['standardise', 'block', 'compare', 'estimate u (random pairs)', 'estimate m and λ (EM)', 'score', 'cluster', 'assign person ids', 'review queue']),
       );
       for (const s of report.stages) expect(s.seconds, s.stage).toBeGreaterThanOrEqual(0);
+      expect(report.unreadable).toEqual([]);
+    });
+  });
+
+  it('counts values it could not use by role, naming the first record, and still links those records', async () => {
+    const damaged = [
+      ...BASE,
+      rec({ record_id: 'r19', given_name: 'Ann', family_name: 'Smith', birth_date: 'unknown', sex: 'F', postcode: 'LS1 4AB', nhs_number: '1234567890', nhs_status: '01', source: 'pas' }),
+      rec({ record_id: 'r20', given_name: 'Zed', family_name: 'Quill', birth_date: '31/02/1980', sex: 'X', postcode: 'YO1 7HH', source: 'pas' }),
+    ];
+    await withRecords(damaged, async (db) => {
+      const report = await linkRecords(db, fixtureOptions('input'));
+      expect(report.unreadable).toEqual([
+        { role: 'birth_date', records: 2, firstRecordId: 'r19' },
+        { role: 'nhs_number', records: 1, firstRecordId: 'r19' },
+        { role: 'sex', records: 1, firstRecordId: 'r20' },
+      ]);
+      const xref = await readXref(db, report.tables.xref);
+      expect(xref.size).toBe(damaged.length);
+      expect(personOf(xref, 'r19')).toBe(personOf(xref, 'r01'));
     });
   });
 });
