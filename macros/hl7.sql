@@ -221,11 +221,3 @@ case upper({{ expr }})
     else {{ expr }}
 end
 {%- endmacro %}
-
-{#- An ICD-10 code in the form FHIR's http://hl7.org/fhir/sid/icd-10 uses (`J18.9`, `I10`): NHS
-    systems often send the dotless four-character form with an X filler or a dash (`J189`, `I10X`,
-    `I10-`), and may add an asterisk/dagger or D/A marker after the code; those are dropped. A value
-    that does not start like an ICD-10 code is returned as sent. -#}
-{% macro icd10_normalise(expr) -%}
-nullif(regexp_replace(regexp_replace(upper(replace({{ expr }}, ' ', '')), '^([A-Z][0-9]{2})[.]?([0-9]{0,2}).*$', '\1.\2'), '[.]$', ''), '')
-{%- endmacro %}

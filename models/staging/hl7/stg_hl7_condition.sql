@@ -50,7 +50,7 @@ select
     code_system,
     source_code as code,
     source_display as display,
-    case when code_system = 'http://hl7.org/fhir/sid/icd-10' then {{ icd10_normalise('source_code') }} end as icd10_code,
+    case when code_system = 'http://hl7.org/fhir/sid/icd-10' then {{ icd10_dotted('source_code') }} end as icd10_code,
     case when code_system = 'http://snomed.info/sct' then source_code end as snomed_code,
     case when code_system = 'http://snomed.info/sct' then source_display end as snomed_display,
     source_system,

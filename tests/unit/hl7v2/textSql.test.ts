@@ -12,19 +12,8 @@ import { parseHl7Delimiters, type Hl7Delimiters } from '../../../pipelines/hl7v2
 import { decodeHl7Text } from '../../../pipelines/hl7v2/escapes.ts';
 import { splitHl7Bytes } from '../../../pipelines/hl7v2/fileSplitter.ts';
 import { parseRawHl7Message, type ParsedHl7Message } from '../../../pipelines/hl7v2/message.ts';
-import { MacroLibrary, parseTemplate, renderProgram } from '../../../transforms/models/jinja.ts';
+import { renderWithProjectMacros } from '../../support/projectMacros.ts';
 import { describeWithShared, projectRoot } from '../../sharedData.ts';
-
-/** Renders a template with the project's own macro files. */
-function renderWithProjectMacros(template: string): string {
-  const dir = join(projectRoot, 'macros');
-  const files = readdirSync(dir)
-    .filter((name) => name.endsWith('.sql'))
-    .map((name) => ({ path: `macros/${name}`, contents: readFileSync(join(dir, name), 'utf8') }));
-  const { library, problems } = MacroLibrary.parse(files);
-  if (problems.length > 0) throw problems[0];
-  return renderProgram(parseTemplate('textSql.test', template), { values: {}, functions: {} }, library);
-}
 
 /** `|^~\&` style text (MSH-1 then MSH-2) as the parser's delimiters. */
 function delimitersOf(text: string): Hl7Delimiters {
