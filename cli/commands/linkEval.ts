@@ -14,6 +14,7 @@ import { createReadStream } from 'node:fs';
 import { extname } from 'node:path';
 import { pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
+import { csvRecordAt } from '../../core/csvRecord.ts';
 import { CarelakeError, fileSystemError } from '../../core/errors.ts';
 import { scoreClusters, truthClusterFromPattern, type ClusterAssignment, type LinkageScores } from '../../transforms/linkage/evaluation.ts';
 import { formatTable, type Console } from '../console.ts';
@@ -131,7 +132,7 @@ async function readAssignments(file: string, out: Console, start: (columns: read
   let read: RowReader | undefined;
   try {
     for await (const item of parser as AsyncIterable<unknown>) {
-      const { values, line } = toRow(item);
+      const { record: values, line } = csvRecordAt<CsvValues>(item);
       read ??= start(header ?? []);
       assignments.push(read(values, line));
       if (assignments.length % PROGRESS_EVERY === 0) out.progress(`reading ${file}: ${assignments.length} rows`);
@@ -152,17 +153,6 @@ async function readAssignments(file: string, out: Console, start: (columns: read
   }
   if (read === undefined) start(header);
   return assignments;
-}
-
-function toRow(item: unknown): { values: CsvValues; line: number } {
-  if (typeof item === 'object' && item !== null && 'record' in item && 'info' in item) {
-    const { record, info } = item;
-    if (typeof record === 'object' && record !== null && typeof info === 'object' && info !== null && 'lines' in info && typeof info.lines === 'number') {
-      // csv-parse without `cast` yields strings only.
-      return { values: record as CsvValues, line: info.lines };
-    }
-  }
-  throw new CarelakeError({ code: 'internal', kind: 'internal', message: 'csv-parse returned a row without record and info.lines' });
 }
 
 /** csv-parse errors become parse errors at their line; filesystem errors name the path; anything else passes through. */

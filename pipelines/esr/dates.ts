@@ -2,6 +2,7 @@
 // local wall-clock times with no zone, so the result carries no offset either: attaching one here
 // would invent information. Errors never quote the value — it may be a date of birth.
 
+import { isCalendarDate, isCompactDate } from '../../core/compactDate.ts';
 import { CarelakeError } from '../../core/errors.ts';
 
 function invalid(code: string, what: string, field: string | undefined): CarelakeError {
@@ -9,19 +10,11 @@ function invalid(code: string, what: string, field: string | undefined): Carelak
   return new CarelakeError({ code, kind: 'parse', message: `${subject} is not a valid ${what}` });
 }
 
-function isCalendarDate(year: number, month: number, day: number): boolean {
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-}
-
 const DATE = /^(\d{4})(\d{2})(\d{2})$/;
 const TIMESTAMP = /^(\d{4})(\d{2})(\d{2}) (\d{2})(\d{2})(\d{2})$/;
 
 /** Whether text is a real `yyyyMMdd` date; the reader's per-field check, so it allocates nothing on success. */
-export function isEsrDate(text: string): boolean {
-  const match = DATE.exec(text);
-  return match !== null && isCalendarDate(Number(match[1]), Number(match[2]), Number(match[3]));
-}
+export const isEsrDate = isCompactDate;
 
 /** Whether text is a real `yyyyMMdd HHmmss` timestamp. */
 export function isEsrTimestamp(text: string): boolean {

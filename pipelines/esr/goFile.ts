@@ -20,6 +20,7 @@
 
 import { Readable, pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
+import { csvRecordAt } from '../../core/csvRecord.ts';
 import { CarelakeError } from '../../core/errors.ts';
 import { isEsrDate, isEsrTimestamp, parseEsrDate, parseEsrTimestamp } from './dates.ts';
 import type { EsrAction, EsrDataset, EsrFieldType, EsrLayout, EsrRecordLayout } from './layout.ts';
@@ -102,22 +103,6 @@ const HEADER_FIELDS = 7;
 const TRAILER_FIELDS = 2;
 const FIELD_SEPARATOR = '~';
 
-interface CsvRow {
-  record: string[];
-  line: number;
-}
-
-function toRow(item: unknown): CsvRow {
-  if (typeof item === 'object' && item !== null && 'record' in item && 'info' in item) {
-    const { record, info } = item;
-    if (Array.isArray(record) && typeof info === 'object' && info !== null && 'lines' in info && typeof info.lines === 'number') {
-      // csv-parse without `cast` yields strings only; copying the array per record would cost more than the checks.
-      return { record: record as string[], line: info.lines };
-    }
-  }
-  throw new CarelakeError({ code: 'internal', kind: 'internal', message: 'csv-parse returned a row without record and info.lines' });
-}
-
 function describeType(recordType: string): string {
   return /^[A-Z]{3}$/.test(recordType) ? `record type ${recordType}` : 'a line that does not start with a 3-letter record type';
 }
@@ -153,7 +138,7 @@ export async function* readEsrGoFile(
 
   try {
     for await (const item of parser as AsyncIterable<unknown>) {
-      const { record, line } = toRow(item);
+      const { record, line } = csvRecordAt<string[]>(item);
       lastLine = line;
       const raw = record.join(FIELD_SEPARATOR);
       const recordType = record[0] ?? '';
