@@ -104,8 +104,8 @@ export class DuckDb {
   }
 
   /** A typed appender for bulk loads: one call per row, values checked against the declared column types. */
-  async rowAppender(table: string, types: readonly ColumnType[], schema?: string): Promise<RowAppender> {
-    return new RowAppender(await this.appender(table, schema), types);
+  async rowAppender(table: string, types: readonly ColumnType[], schema?: string, catalog?: string): Promise<RowAppender> {
+    return new RowAppender(await this.appender(table, schema, catalog), types);
   }
 
   /**

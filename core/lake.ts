@@ -41,6 +41,10 @@ export class LakeLayout {
   get warehouse(): string {
     return join(this.root, 'warehouse.duckdb');
   }
+  /** Held by whoever writes the warehouse: a build, or a terminology load. */
+  get warehouseLock(): string {
+    return join(this.root, 'locks', 'warehouse.lock');
+  }
   get ledger(): string {
     return join(this.root, 'ops.sqlite');
   }

@@ -1,0 +1,27 @@
+// The key a code is matched on, per code system, so that a map entry and a fact meet however each
+// spelled the code: ICD-10 in any of its forms (icd10.ts), OPCS-4 with or without its dot (`X38.4`,
+// `X384`), and every other system's code as sent without surrounding spaces (SNOMED CT ids, local
+// codes — local codes can be case-sensitive, so case is kept). The SQL twin is `code_key` in
+// macros/terminology.sql.
+
+import { icd10Key } from './icd10.ts';
+import { CODE_SYSTEMS } from './mapEntry.ts';
+
+/** Null when the code cannot be a code of that system (an ICD-10 system holding `LP-DM2`). */
+export function codeKey(system: string, code: string): string | null {
+  if (system === CODE_SYSTEMS.icd10) return icd10Key(code);
+  // Spaces only, as DuckDB's trim() does, so both sides agree.
+  const trimmed = code.replace(/^ +| +$/g, '');
+  if (trimmed === '') return null;
+  if (system === CODE_SYSTEMS.opcs4) return trimmed.toUpperCase().replace(/[\s.]/g, '');
+  return trimmed;
+}
+
+/**
+ * Standard code systems (ICD-10, OPCS-4, SNOMED CT, LOINC and the other `http://hl7.org/fhir/sid/…`
+ * systems) as opposed to a Trust's or a laboratory's own: a fact mapped through a map whose source is
+ * local carries the rule `local`.
+ */
+export function isStandardSystem(system: string): boolean {
+  return (Object.values(CODE_SYSTEMS) as string[]).includes(system) || system === 'http://loinc.org' || system.startsWith('http://hl7.org/fhir/sid/');
+}
