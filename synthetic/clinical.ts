@@ -3,8 +3,10 @@
 // local lab code, UCUM unit, reference range). A person's conditions are decided once, in the
 // population, so the GP record (FHIR) and the hospital feed (HL7 DG1, lab values) agree — a diabetic
 // has an E11.9 in both places and a raised HbA1c. Codes are the commonly used UK ones; displays are
-// for humans and carry no meaning for the generator.
+// for humans and carry no meaning for the generator. Acute diagnoses come from the demonstration map
+// (synthetic/demoCodeMap.ts), and the conditions agree with it (tests/unit/synthetic/demoCodeMap.test.ts).
 
+import { DEMO_ICD10_ROWS, ICD10_DAGGER_ASTERISK } from './demoCodeMap.ts';
 import type { Random } from './random.ts';
 
 export const SYSTEMS = {
@@ -38,22 +40,40 @@ export const CONDITIONS: Readonly<Record<ConditionKey, ConditionDefinition>> = {
   depression: { key: 'depression', icd10: 'F32.9', icd10Display: 'Depressive episode, unspecified', snomed: '35489007', snomedDisplay: 'Depressive disorder', local: 'LP-DEP', localDisplay: 'Depression' },
 };
 
-/** Reasons for a hospital stay, coded in DG1 with ICD-10. */
-export const ACUTE_DIAGNOSES: readonly { icd10: string; display: string }[] = [
-  { icd10: 'J18.9', display: 'Pneumonia, unspecified' },
-  { icd10: 'R07.4', display: 'Chest pain, unspecified' },
-  { icd10: 'N39.0', display: 'Urinary tract infection, site not specified' },
-  { icd10: 'S72.0', display: 'Fracture of neck of femur' },
-  { icd10: 'K35.8', display: 'Acute appendicitis, other and unspecified' },
-  { icd10: 'I21.9', display: 'Acute myocardial infarction, unspecified' },
-  { icd10: 'R55', display: 'Syncope and collapse' },
-  { icd10: 'L03.1', display: 'Cellulitis of other parts of limb' },
+/**
+ * ICD-10 codes the hospital feed sends that the demonstration map deliberately lacks (all real WHO
+ * ICD-10 codes), so the curated layer's unmapped-code counts have something to count.
+ */
+export const UNMAPPED_ACUTE_DIAGNOSES: readonly { icd10: string; display: string }[] = [
+  { icd10: 'R69', display: 'Unknown and unspecified causes of morbidity' },
+  { icd10: 'R68.8', display: 'Other specified general symptoms and signs' },
+  { icd10: 'T88.7', display: 'Unspecified adverse effect of drug or medicament' },
+  { icd10: 'Z53.9', display: 'Procedure not carried out, unspecified reason' },
 ];
 
-/** NHS Data Dictionary form of an ICD-10 code: no dot, three-character codes padded with X (`I10X`). */
+const LONG_TERM_ICD10: ReadonlySet<string> = new Set(Object.values(CONDITIONS).map((c) => c.icd10));
+
+/**
+ * Reasons for a hospital stay, coded in DG1 with ICD-10: every ICD-10 row of the demonstration map
+ * that is not a long-term condition (those are coded from the person's conditions), in map order, then
+ * the deliberately unmapped codes. The feed draws one with a single `random.pick`, so this list's
+ * contents change codes only, never the random stream or record counts.
+ */
+export const ACUTE_DIAGNOSES: readonly { icd10: string; display: string }[] = [
+  ...DEMO_ICD10_ROWS.filter((row) => !LONG_TERM_ICD10.has(row.source_code)).map((row) => ({ icd10: row.source_code, display: row.source_display })),
+  ...UNMAPPED_ACUTE_DIAGNOSES,
+];
+
+/**
+ * NHS Data Dictionary form of an ICD-10 code: no dot, three-character codes padded with X (`I10X`,
+ * `J459`); dagger and asterisk codes take the full six-character form, `-` in the unused 5th position
+ * and `D` (dagger) or `A` (asterisk) 6th (`A170-D`, `G01X-A`).
+ */
 export function icd10NhsForm(code: string): string {
   const bare = code.replace('.', '');
-  return bare.length === 3 ? `${bare}X` : bare;
+  const padded = bare.length === 3 ? `${bare}X` : bare;
+  const mark = ICD10_DAGGER_ASTERISK.get(code);
+  return mark === undefined ? padded : `${padded}-${mark === 'dagger' ? 'D' : 'A'}`;
 }
 
 /** Age- and sex-dependent prevalences, loosely after QOF registers; the point is plausible mixes, not epidemiology. */

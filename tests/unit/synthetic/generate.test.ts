@@ -417,7 +417,7 @@ describe('HL7 v2 feed', () => {
           expect(pv1[44]).toMatch(/^\d{14}$/);
           if (type.startsWith('ADT^A03')) expect(pv1[45]).toMatch(/^\d{14}$/);
         }
-        for (const dg1 of message.segments.filter((s) => s[0] === 'DG1')) expect(dg1[3]).toMatch(/^[A-Z]\d{2}(\.?\d|X)?\^[^^]+\^I10$/);
+        for (const dg1 of message.segments.filter((s) => s[0] === 'DG1')) expect(dg1[3]).toMatch(/^[A-Z]\d{2}(\.?\d|X)?(-[DA])?\^[^^]+\^I10$/);
         for (const obx of message.segments.filter((s) => s[0] === 'OBX')) {
           expect(obx[2]).toBe('NM');
           expect(Number.isFinite(Number(obx[5]))).toBe(true);
