@@ -16,6 +16,7 @@ import { viewRunCommand, viewSqlCommand } from './commands/view.ts';
 import { serveCommand } from './commands/serve.ts';
 import { sftpHostKeyCommand } from './commands/sftpHostKey.ts';
 import { startCommand } from './commands/start.ts';
+import { terminologyListCommand, terminologyLoadCommand, terminologyRemoveCommand, terminologyTranslateCommand } from './commands/terminology.ts';
 import { statusCommand } from './commands/status.ts';
 import { reportFailure, terminal } from './console.ts';
 import { commandContext, type GlobalOptions } from './context.ts';
@@ -215,6 +216,41 @@ program
   .description('query the warehouse catalog (engineers)')
   .action(async (sql: string, opts: { json?: boolean }) => {
     await queryCommand(await commandContext(globals()), sql, opts.json ? 'json' : 'table', out);
+  });
+
+const terminology = program.command('terminology').description('code maps to SNOMED CT: load them, see what a code translates to');
+terminology
+  .command('load')
+  .argument('<file>', 'an RF2 extended map (der2_…ExtendedMap…Snapshot…txt, International or UK Clinical Edition), a FHIR ConceptMap (.json) or a CSV map')
+  .requiredOption('--name <name>', 'the name facts will carry as map_name')
+  .requiredOption('--version <version>', 'the release, e.g. 40.2.0; a new release needs a new version')
+  .option('--format <format>', 'rf2 | conceptmap | csv (default: told from the file)')
+  .description('register a map in the warehouse (terminology.maps, terminology.map_entries)')
+  .action(async (file: string, opts: { name: string; version: string; format?: string }) => {
+    if (opts.format !== undefined && !['rf2', 'conceptmap', 'csv'].includes(opts.format)) terminology.error(`error: --format must be rf2, conceptmap or csv, not '${opts.format}'`);
+    await terminologyLoadCommand(await commandContext(globals()), file, { name: opts.name, version: opts.version, format: opts.format as 'rf2' | 'conceptmap' | 'csv' | undefined }, out);
+  });
+terminology
+  .command('translate')
+  .requiredOption('--system <system>', 'icd10, opcs4, snomed, or a local code system URI')
+  .requiredOption('--code <code>', 'the code, in any of its forms (J45.9, J459, I10X, A170-D)')
+  .option('--map <name>', 'only this map')
+  .description('print, as JSON, the SNOMED CT concepts a code maps to, with equivalence, rule and map')
+  .action(async (opts: { system: string; code: string; map?: string }) => {
+    await terminologyTranslateCommand(await commandContext(globals()), opts, out);
+  });
+terminology
+  .command('list')
+  .description('the registered maps and their versions')
+  .action(async () => {
+    await terminologyListCommand(await commandContext(globals()), out);
+  });
+terminology
+  .command('remove')
+  .argument('<name>', 'a registered map')
+  .description('remove a map and its entries (a map carelake.yml lists comes back at the next build)')
+  .action(async (name: string) => {
+    await terminologyRemoveCommand(await commandContext(globals()), name, out);
   });
 
 const bulk = program.command('bulk').description('FHIR Bulk Data sources: the export job in flight');

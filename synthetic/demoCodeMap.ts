@@ -18,8 +18,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-
-export const DEMO_CODE_MAP_URL = new URL('../seeds/terminology/carelake_demo_code_map.csv', import.meta.url);
+import { DEMO_MAP_FILE } from '../core/config.ts';
 
 export const DEMO_CODE_MAP_COLUMNS = ['source_system', 'source_code', 'source_display', 'target_code', 'target_display', 'equivalence'] as const;
 
@@ -53,17 +52,17 @@ export const ICD10_DAGGER_ASTERISK: ReadonlyMap<string, 'dagger' | 'asterisk'> =
 ]);
 
 function readDemoCodeMap(): readonly DemoCodeMapRow[] {
-  const text = readFileSync(DEMO_CODE_MAP_URL, 'utf8');
+  const text = readFileSync(DEMO_MAP_FILE, 'utf8');
   const records = parse(text, { skip_empty_lines: true });
   const [header, ...body] = records;
   if (header === undefined || header.join(',') !== DEMO_CODE_MAP_COLUMNS.join(',')) {
-    throw new Error(`${DEMO_CODE_MAP_URL.pathname}: the header must be ${DEMO_CODE_MAP_COLUMNS.join(',')}`);
+    throw new Error(`${DEMO_MAP_FILE}: the header must be ${DEMO_CODE_MAP_COLUMNS.join(',')}`);
   }
   return body.map((fields, i) => {
     const line = i + 2;
-    if (fields.length !== DEMO_CODE_MAP_COLUMNS.length) throw new Error(`${DEMO_CODE_MAP_URL.pathname}:${line}: expected ${DEMO_CODE_MAP_COLUMNS.length} fields`);
+    if (fields.length !== DEMO_CODE_MAP_COLUMNS.length) throw new Error(`${DEMO_MAP_FILE}:${line}: expected ${DEMO_CODE_MAP_COLUMNS.length} fields`);
     const [source_system, source_code, source_display, target_code, target_display, equivalence] = fields as [string, string, string, string, string, string];
-    if (!EQUIVALENCES.includes(equivalence)) throw new Error(`${DEMO_CODE_MAP_URL.pathname}:${line}: unknown equivalence`);
+    if (!EQUIVALENCES.includes(equivalence)) throw new Error(`${DEMO_MAP_FILE}:${line}: unknown equivalence`);
     return Object.freeze({ source_system, source_code, source_display, target_code, target_display, equivalence: equivalence as DemoMapEquivalence });
   });
 }

@@ -14,6 +14,10 @@ import { withDuckDb } from '../../core/duckdb.ts';
 import { quoteLiteral } from '../../core/sql.ts';
 import type { RunSummary } from '../../pipelines/runs/runSource.ts';
 import type { GenerateCounts } from '../../synthetic/generate.ts';
+import { DEMO_MAP_NAME } from '../../core/config.ts';
+import { demoMapLookup } from '../../synthetic/demoCodeMap.ts';
+import { normaliseIcd10 } from '../../transforms/terminology/icd10.ts';
+import { CODE_SYSTEMS } from '../../transforms/terminology/mapEntry.ts';
 import { derivePseudonymKey, Pseudonymiser } from '../../transforms/pseudonymisation/pseudonymiser.ts';
 import { commissionerReports } from '../../warehouse/reports/commissionerReports.ts';
 import { buildServer } from '../../warehouse/server/buildServer.ts';
@@ -42,6 +46,7 @@ sources:
   - { name: gp, kind: fhir-bulk-files, path: ./demo/fhir }
   - { name: pas, kind: hl7v2, path: "./demo/hl7/*.hl7" }
   - { name: esr, kind: esr, path: ./demo/esr }
+terminology: { demoMap: true }
 governance: { keyEnv: CARELAKE_E2E_KEY }
 `,
     );
@@ -136,6 +141,39 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
     }
     // The ledger is copied into the warehouse for reporting.
     expect(await warehouse<number>(`SELECT count(*)::INTEGER FROM ops.runs`)).toBe(3);
+  });
+
+  it('maps every coded fact the demo map knows to SNOMED CT, and counts every other one in dq_unmapped_codes', async () => {
+    const facts = await withDuckDb(ctx.layout.warehouse, { readOnly: true }, (db) =>
+      db.all(`SELECT source_system, source_code, map_rule, snomed_code, map_name, count(*)::INTEGER AS n
+              FROM (SELECT source_system, source_code, map_rule, snomed_code, map_name FROM main_curated.condition
+                    UNION ALL SELECT source_system, source_code, map_rule, snomed_code, map_name FROM main_curated.observation
+                    UNION ALL SELECT source_system, source_code, map_rule, snomed_code, map_name FROM main_curated.procedure)
+              GROUP BY ALL`),
+    );
+    let unmapped = 0;
+    const unmappedCodes = new Set<string>();
+    for (const f of facts) {
+      const system = String(f.source_system);
+      const code = String(f.source_code);
+      if (system === CODE_SYSTEMS.snomed) {
+        expect(f, code).toMatchObject({ map_rule: 'exact', snomed_code: code, map_name: null });
+        continue;
+      }
+      const entry = demoMapLookup(system, system === CODE_SYSTEMS.icd10 ? (normaliseIcd10(code)?.dotted ?? code) : code);
+      if (entry === undefined) {
+        expect(f, `${system} ${code}`).toMatchObject({ map_rule: 'unmapped', snomed_code: null });
+        unmapped += Number(f.n);
+        unmappedCodes.add(normaliseIcd10(code)?.dotted ?? code);
+      } else {
+        expect(f, `${system} ${code}`).toMatchObject({ map_rule: system === CODE_SYSTEMS.icd10 ? 'exact' : 'local', snomed_code: entry.target_code, map_name: DEMO_MAP_NAME });
+      }
+    }
+    // Only the codes the generator sends on purpose are missing from the map (in whatever form sent).
+    expect([...unmappedCodes].sort()).toEqual(['R68.8', 'R69', 'T88.7', 'Z53.9'].filter((c) => unmappedCodes.has(c)));
+    expect(unmappedCodes.size).toBeGreaterThan(0);
+    expect(Number(await warehouse(`SELECT sum(occurrences) FROM main_curated.dq_unmapped_codes`))).toBe(unmapped);
+    expect(Number(await warehouse(`SELECT count(*) FROM main_curated.dq_ambiguous_codes`))).toBe(0);
   });
 
   it('builds workforce marts that reconcile with truth/workforce_*.csv: the ESR current state and its monthly snapshot', async () => {

@@ -3,6 +3,7 @@
 // SQL function registered with the project's key (models tokenise identifiers in SQL), and the runner's
 // options — the bundled or configured dbt project, vars pointing the sources at the lake's raw folders,
 // the target from carelake.yml and profiles.yml (schema, threads, external_root, DuckDB settings).
+// Writing sessions also register the code maps carelake.yml names (terminologyMaps.ts).
 // `carelake build|run|test|seed|compile|docs|source freshness` all start here.
 
 import { existsSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { parseProjectYaml, PROJECT_FILE } from '../../transforms/models/projectY
 import { derivePseudonymKey, Pseudonymiser } from '../../transforms/pseudonymisation/pseudonymiser.ts';
 import { registerPseudonymFunction } from '../../transforms/pseudonymisation/pseudonymSqlFunction.ts';
 import { loadMasterKey } from '../secrets/keyFile.ts';
+import { registerConfiguredMaps, type ConfiguredMapsSync } from './terminologyMaps.ts';
 
 export interface ModelSessionOptions {
   config: CarelakeConfig;
@@ -36,6 +38,8 @@ export interface ModelSession {
   keyCreated: boolean;
   /** Set when profiles.yml points dbt at another database than this lake's warehouse. */
   profileWarning: string | null;
+  /** The configured code maps, registered (or found unchanged) before any model runs; null when read-only. */
+  terminology: ConfiguredMapsSync | null;
 }
 
 export async function withModelSession<T>(options: ModelSessionOptions, work: (session: ModelSession) => Promise<T>): Promise<T> {
@@ -59,12 +63,12 @@ export async function withModelSession<T>(options: ModelSessionOptions, work: (s
   if (options.readOnly) {
     const db = existsSync(layout.warehouse) ? await DuckDb.open(layout.warehouse, { readOnly: true, settings }) : await DuckDb.open(':memory:', { settings });
     try {
-      return await work({ db, runner, pseudonymiser: null, keyCreated: false, profileWarning });
+      return await work({ db, runner, pseudonymiser: null, keyCreated: false, profileWarning, terminology: null });
     } finally {
       db.close();
     }
   }
-  return withLock(join(layout.root, 'locks', 'warehouse.lock'), 'warehouse build', async () => {
+  return withLock(layout.warehouseLock, 'warehouse build', async () => {
     // The key is read (or created) first, so a key problem fails the build before any table changes.
     const master = await loadMasterKey({ keyFile: config.governance.keyFile, envVar: config.governance.keyEnv, env: options.env });
     const pseudonymiser = new Pseudonymiser(derivePseudonymKey(master.key, config.project));
@@ -72,7 +76,9 @@ export async function withModelSession<T>(options: ModelSessionOptions, work: (s
     try {
       // The function holds the key in this process and exists on this connection only, never in the file.
       registerPseudonymFunction(db, pseudonymiser);
-      return await work({ db, runner, pseudonymiser, keyCreated: master.source === 'created', profileWarning });
+      // Models map codes through terminology.code_lookup, so the configured maps are in place first.
+      const terminology = await registerConfiguredMaps(db, config, options.now);
+      return await work({ db, runner, pseudonymiser, keyCreated: master.source === 'created', profileWarning, terminology });
     } finally {
       db.close();
     }

@@ -62,6 +62,8 @@ export async function buildWarehouse(options: WarehouseBuildOptions): Promise<Wa
     const failed = unsuccessful(results);
     const warningText = [...(session.profileWarning ? [session.profileWarning] : []), ...warnings.map((w) => w.message)];
     await copyLedger(session.db, ledger);
+    for (const map of session.terminology?.registered ?? []) if (map.status === 'loaded') logger.info({ map: map.name, version: map.version, entries: map.entries }, 'code map registered');
+    for (const name of session.terminology?.removed ?? []) logger.info({ map: name }, 'code map no longer configured, removed');
     logger.info({ nodes: results.results.length, failed: failed.length }, 'models built');
     const done = { results, failed, warnings: warningText, releases: [] as PublishedServingRelease[], keyCreated: session.keyCreated };
     if (failed.length > 0 || options.publish === false || session.pseudonymiser === null) return done;

@@ -19,6 +19,7 @@ import { Ledger } from '../../../pipelines/ledger/ledger.ts';
 import { listSourceFiles, runSource } from '../../../pipelines/runs/runSource.ts';
 import { generateDemoSources } from '../../../synthetic/generate.ts';
 import { runProject } from '../../../transforms/models/runProject.ts';
+import { ensureTerminologySchema } from '../../../transforms/terminology/mapRegistry.ts';
 import { Pseudonymiser } from '../../../transforms/pseudonymisation/pseudonymiser.ts';
 import { registerPseudonymFunction } from '../../../transforms/pseudonymisation/pseudonymSqlFunction.ts';
 import { describeWithShared, projectRoot } from '../../sharedData.ts';
@@ -68,6 +69,8 @@ async function buildLake(root: string, sources: SourceConfig[], vars: Record<str
   const db = await DuckDb.open(':memory:');
   // The ESR models tokenise identifiers with `pseudonym()`, which the warehouse build registers.
   registerPseudonymFunction(db, new Pseudonymiser(Buffer.alloc(32, 1)));
+  // The marts map codes through terminology.*, which the warehouse build creates (with no maps here).
+  await ensureTerminologySchema(db);
   const { results } = await runProject({
     projectDir,
     db,

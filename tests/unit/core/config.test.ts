@@ -28,7 +28,24 @@ describe('parseConfig', () => {
     expect('path' in config.sources[0]! ? config.sources[0].path : undefined).toBeUndefined();
   });
 
+  it('reads terminology maps with paths against the config folder; the embedded default registers the demo map', () => {
+    const config = parseConfig('terminology:\n  maps:\n    - { name: uk-icd10, version: 41.0.0, path: ./trud/der2_map.txt }\n    - { name: lab, version: "3", path: /maps/lab.csv, format: csv }', origin);
+    expect(config.terminology).toEqual({
+      demoMap: false,
+      maps: [
+        { name: 'uk-icd10', version: '41.0.0', path: '/project/trud/der2_map.txt' },
+        { name: 'lab', version: '3', path: '/maps/lab.csv', format: 'csv' },
+      ],
+    });
+    expect(parseConfig(DEFAULT_CONFIG_YAML, origin).terminology).toEqual({ demoMap: true, maps: [] });
+    expect(parseConfig('lake: ./x', origin).terminology).toEqual({ demoMap: false, maps: [] });
+  });
+
   const bad: { description: string; yaml: string; expected: RegExp[] }[] = [
+    { description: 'two maps with one name', yaml: 'terminology:\n  maps:\n    - { name: a, version: "1", path: x.csv }\n    - { name: a, version: "2", path: y.csv }', expected: [/terminology\.maps\[1\]\.name 'a' is used twice/] },
+    { description: 'a map named like the demo map while the demo map is on', yaml: 'terminology:\n  demoMap: true\n  maps: [{ name: carelake-demo, version: "1", path: x.csv }]', expected: [/'carelake-demo' is used twice/] },
+    { description: 'a map without a version', yaml: 'terminology:\n  maps: [{ name: a, path: x.csv }]', expected: [/terminology\.maps\[0\]\.version: expected string, got nothing/] },
+    { description: 'a map of an unknown format', yaml: 'terminology:\n  maps: [{ name: a, version: "1", path: x.xml, format: xml }]', expected: [/terminology\.maps\[0\]\.format: expected one of "rf2" \| "conceptmap" \| "csv", got "xml"/] },
     { description: 'an unknown source kind names the key and the kinds', yaml: 'sources:\n  - { name: a, kind: ftp, path: x }', expected: [/sources\[0\]/, /fhir-bulk-files \| hl7v2 \| esr/, /"ftp"/] },
     { description: 'a file source with neither path nor sftp', yaml: 'sources:\n  - { name: a, kind: hl7v2 }', expected: [/sources\[0\]\.path: give exactly one of 'path' \(local files\) or 'sftp'/] },
     { description: 'an esr source with both path and sftp', yaml: `sources:\n  - { name: a, kind: esr, path: x, sftp: ${SFTP} }`, expected: [/sources\[0\]\.path: give exactly one of 'path' \(a local folder\) or 'sftp'/] },

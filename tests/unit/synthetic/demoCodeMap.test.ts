@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { ACUTE_DIAGNOSES, CONDITIONS, LAB_TESTS, SYSTEMS, UNMAPPED_ACUTE_DIAGNOSES, icd10NhsForm } from '../../../synthetic/clinical.ts';
-import { DEMO_CODE_MAP, DEMO_CODE_MAP_URL, DEMO_ICD10_ROWS, DEMO_MAP_SYSTEMS, ICD10_DAGGER_ASTERISK, demoMapLookup } from '../../../synthetic/demoCodeMap.ts';
+import { DEMO_MAP_FILE } from '../../../core/config.ts';
+import { DEMO_CODE_MAP, DEMO_ICD10_ROWS, DEMO_MAP_SYSTEMS, ICD10_DAGGER_ASTERISK, demoMapLookup } from '../../../synthetic/demoCodeMap.ts';
 
 // Verhoeff's dihedral check (SNOMED CT uses it for the last digit of every SCTID). The permutation
 // table is built from its generator rather than typed out: a typo in a hand-copied row passes most ids.
@@ -58,7 +59,7 @@ describe('the SCTID check itself', () => {
 });
 
 describe('carelake_demo_code_map.csv', () => {
-  const text = readFileSync(DEMO_CODE_MAP_URL, 'utf8');
+  const text = readFileSync(DEMO_MAP_FILE, 'utf8');
   const records = parse(text);
 
   it('is a plain CSV with the exact header and six fields on every row', () => {

@@ -1,0 +1,70 @@
+// The maps carelake.yml names are registered before a build, kept in step with the config (a map
+// taken out of it is removed), and maps loaded by hand are left alone.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_MAP_NAME, parseConfig } from '../../../core/config.ts';
+import { DuckDb } from '../../../core/duckdb.ts';
+import { registerMap } from '../../../transforms/terminology/mapRegistry.ts';
+import { registerConfiguredMaps } from '../../../warehouse/build/terminologyMaps.ts';
+import { writeCsvMap } from '../../support/terminologyFiles.ts';
+
+const NOW = new Date('2026-11-21T09:00:00Z');
+const LAB = 'https://lab.example.nhs.uk/CodeSystem/tests';
+
+describe('registerConfiguredMaps', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'carelake-configured-maps-'));
+    writeCsvMap(dir, 'lab.csv', [{ system: LAB, code: 'NA', target: '1000661000000107' }]);
+    writeCsvMap(dir, 'gp.csv', [{ system: 'icd10', code: 'I10', target: '38341003' }]);
+    writeCsvMap(dir, 'adhoc.csv', [{ system: LAB, code: 'K', target: '1000651000000109' }]);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const configWith = (yaml: string) => parseConfig(yaml, { file: join(dir, 'carelake.yml'), baseDir: dir });
+
+  it('registers in config order, is a no-op the second time, and removes what the config no longer lists', async () => {
+    const db = await DuckDb.open(':memory:');
+    try {
+      const both = configWith('terminology:\n  demoMap: true\n  maps:\n    - { name: lab, version: "1", path: ./lab.csv }\n    - { name: gp, version: "1", path: ./gp.csv }');
+      const first = await registerConfiguredMaps(db, both, NOW);
+      expect(first.registered.map((m) => [m.name, m.status])).toEqual([
+        ['lab', 'loaded'],
+        ['gp', 'loaded'],
+        [DEMO_MAP_NAME, 'loaded'],
+      ]);
+      expect(await db.all(`SELECT map_name, precedence, origin FROM terminology.maps ORDER BY precedence`)).toEqual([
+        { map_name: 'lab', precedence: 0, origin: 'config' },
+        { map_name: 'gp', precedence: 1, origin: 'config' },
+        { map_name: DEMO_MAP_NAME, precedence: 2, origin: 'config' },
+      ]);
+      // The demo map is versioned by its content.
+      expect(String(await db.scalar(`SELECT map_version FROM terminology.maps WHERE map_name = '${DEMO_MAP_NAME}'`))).toMatch(/^bundled-[0-9a-f]{12}$/);
+      // gp's I10 is preferred over the demo map's: it comes first in the config.
+      expect(await db.all(`SELECT map_name FROM terminology.code_lookup WHERE source_key = 'I10' AND is_preferred`)).toEqual([{ map_name: 'gp' }]);
+
+      expect((await registerConfiguredMaps(db, both, NOW)).registered.every((m) => m.status === 'unchanged')).toBe(true);
+
+      await registerMap(db, { file: join(dir, 'adhoc.csv'), name: 'adhoc', version: '1', origin: 'cli', now: NOW });
+      const labOnly = configWith('terminology:\n  maps:\n    - { name: lab, version: "1", path: ./lab.csv }');
+      const sync = await registerConfiguredMaps(db, labOnly, NOW);
+      expect(sync.removed).toEqual([DEMO_MAP_NAME, 'gp']);
+      expect(await db.all(`SELECT DISTINCT map_name FROM terminology.map_entries ORDER BY map_name`)).toEqual([{ map_name: 'adhoc' }, { map_name: 'lab' }]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('fails on a configured file that is missing, naming it', async () => {
+    const db = await DuckDb.open(':memory:');
+    try {
+      const config = configWith('terminology:\n  maps: [{ name: uk, version: "1", path: ./trud/missing.txt }]');
+      await expect(registerConfiguredMaps(db, config, NOW)).rejects.toThrow(join(dir, 'trud', 'missing.txt'));
+    } finally {
+      db.close();
+    }
+  });
+});
