@@ -8,6 +8,7 @@ import { benchHl7 } from './hl7.bench.ts';
 import { benchLanding } from './landing.bench.ts';
 import { benchLinkage } from './linkage.bench.ts';
 import { benchSqlOnFhir } from './sqlOnFhir.bench.ts';
+import { benchTerminology } from './terminology.bench.ts';
 
 const benches: [string, () => Promise<void>][] = [
   ['synthetic generation', benchGenerate],
@@ -17,6 +18,7 @@ const benches: [string, () => Promise<void>][] = [
   ['ESR GO parse and land', benchEsr],
   ['SQL-on-FHIR flattening', benchSqlOnFhir],
   ['patient linkage', benchLinkage],
+  ['terminology mapping', benchTerminology],
 ];
 
 const only = process.argv.slice(2);
