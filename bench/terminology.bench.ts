@@ -20,6 +20,7 @@ import { quoteLiteral } from '../core/sql.ts';
 import { registerMap } from '../transforms/terminology/mapRegistry.ts';
 import { CODE_SYSTEMS } from '../transforms/terminology/mapEntry.ts';
 import { RF2_COLUMNS } from '../transforms/terminology/rf2ExtendedMap.ts';
+import { withCheckDigit } from '../transforms/terminology/sctid.ts';
 import { renderWithProjectMacros } from '../tests/support/projectMacros.ts';
 import { Random } from '../synthetic/random.ts';
 import { fmt, measure } from './measure.ts';
@@ -51,7 +52,7 @@ async function writeUkMap(file: string): Promise<void> {
   // codes do in the real map.
   const settled = new Set<number>();
   for (let i = 0; i < MAP_ROWS; i++) {
-    const concept = String(100_000_000 + i * 7);
+    const concept = withCheckDigit(`${10_000_000 + i}00`);
     const id = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
     const r = random();
     const n = Math.floor(random() * 28_600);

@@ -14,8 +14,9 @@ import { CarelakeError } from '../../core/errors.ts';
 import { describeLocalFile } from '../../pipelines/landing/localFiles.ts';
 import { rebuildCodeLookup } from './codeLookup.ts';
 import { codeKey } from './codeKey.ts';
-import type { MapEntry, MapFormat } from './mapEntry.ts';
+import { CODE_SYSTEMS, type MapFile, type MapFormat } from './mapEntry.ts';
 import { openMapFile } from './mapFiles.ts';
+import { isConceptSctid } from './sctid.ts';
 
 export const TERMINOLOGY_SCHEMA = 'terminology';
 
@@ -141,7 +142,7 @@ export async function registerMap(db: DuckDb, options: RegisterMapOptions): Prom
   const staging = `map_load_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   await db.run(`CREATE TEMP TABLE ${staging} (${ENTRY_COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})`);
   try {
-    const rowsRead = await appendEntries(db, staging, mapFile.entries());
+    const rowsRead = await appendEntries(db, staging, mapFile);
     const replaced = (await db.scalar(`SELECT map_version FROM terminology.maps WHERE map_name = $1 AND is_current AND map_version <> $2`, [name, version])) as string | null;
     const precedence =
       options.precedence ??
@@ -210,12 +211,36 @@ export async function registerMap(db: DuckDb, options: RegisterMapOptions): Prom
   }
 }
 
-/** Streams a map file's entries into the staging table; returns how many rows were read. */
-async function appendEntries(db: DuckDb, table: string, entries: AsyncIterable<MapEntry>): Promise<number> {
+/** What each format calls the source and target code, for errors. */
+const CODE_FIELDS: Record<MapFormat, { source: string; target: string }> = {
+  rf2: { source: 'referencedComponentId', target: 'mapTarget' },
+  csv: { source: 'source_code', target: 'target_code' },
+  conceptmap: { source: 'element.code', target: 'element.target.code' },
+};
+
+/**
+ * Streams a map file's entries into the staging table; returns how many rows were read. A SNOMED CT
+ * code that is not a concept id (wrong check digit, a description id) stops the load at its line.
+ */
+async function appendEntries(db: DuckDb, table: string, mapFile: MapFile): Promise<number> {
   const appender = await db.rowAppender(table, ENTRY_COLUMNS.map(([, type]) => type), 'main', 'temp');
+  const fields = CODE_FIELDS[mapFile.format];
+  const checkConcept = (system: string, code: string | null, field: string, line: number) => {
+    if (system === CODE_SYSTEMS.snomed && code !== null && !isConceptSctid(code.trim())) {
+      throw new CarelakeError({
+        code: 'terminology.not-a-concept',
+        kind: 'parse',
+        message: `${field} is not a SNOMED CT concept id (6–18 digits ending in a Verhoeff check digit, partition 00 or 10)`,
+        location: { file: mapFile.file, line, field },
+        hint: 'check the code for a typing or transposition error',
+      });
+    }
+  };
   let rows = 0;
   try {
-    for await (const e of entries) {
+    for await (const e of mapFile.entries()) {
+      checkConcept(e.sourceSystem, e.sourceCode, fields.source, e.line);
+      checkConcept(e.targetSystem, e.targetCode, fields.target, e.line);
       appender.appendRow([
         e.line,
         e.sourceSystem,

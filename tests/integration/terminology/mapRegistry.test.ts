@@ -10,6 +10,7 @@ import { DuckDb } from '../../../core/duckdb.ts';
 import { CarelakeError } from '../../../core/errors.ts';
 import { registerMap, removeMap } from '../../../transforms/terminology/mapRegistry.ts';
 import { CODE_SYSTEMS } from '../../../transforms/terminology/mapEntry.ts';
+import { withCheckDigit } from '../../../transforms/terminology/sctid.ts';
 import { translateCode } from '../../../transforms/terminology/translate.ts';
 import { renderWithProjectMacros } from '../../support/projectMacros.ts';
 import { rf2Id, writeConceptMap, writeCsvMap, writeRf2 } from '../../support/terminologyFiles.ts';
@@ -17,6 +18,10 @@ import { rf2Id, writeConceptMap, writeCsvMap, writeRf2 } from '../../support/ter
 const NOW = new Date('2026-11-21T09:00:00Z');
 const LOCAL_LAB = 'https://lab.example.nhs.uk/CodeSystem/tests';
 const LOCAL_PROBLEM = 'https://gp.example.nhs.uk/CodeSystem/problems';
+// Made-up concept ids (extension partition 10), valid by check digit.
+const LFT_WIDER = withCheckDigit('99753100000010');
+const BONE_A = withCheckDigit('100000100000010');
+const BONE_B = withCheckDigit('100001100000010');
 
 let dir: string;
 beforeAll(() => {
@@ -134,17 +139,17 @@ describe('forward maps and precedence', () => {
     await withDb(async (db) => {
       const file = writeCsvMap(dir, 'lab.csv', [
         { system: LOCAL_LAB, code: 'HBA1C', display: 'HbA1c', target: '1019431000000105', targetDisplay: 'HbA1c level - IFCC standardised' },
-        { system: LOCAL_LAB, code: 'LFT', display: 'Liver function', target: '997531000000108', targetDisplay: 'Liver function test', equivalence: 'wider' },
+        { system: LOCAL_LAB, code: 'LFT', display: 'Liver function', target: LFT_WIDER, targetDisplay: 'Liver function test', equivalence: 'wider' },
         { system: LOCAL_LAB, code: 'LFT', display: 'Liver function', target: '26958001', targetDisplay: 'Hepatic function panel', equivalence: 'equivalent' },
-        { system: LOCAL_LAB, code: 'BONE', display: 'Bone profile', target: '1000001000000100', equivalence: 'relatedto' },
-        { system: LOCAL_LAB, code: 'BONE', display: 'Bone profile', target: '1000011000000102', equivalence: 'relatedto' },
+        { system: LOCAL_LAB, code: 'BONE', display: 'Bone profile', target: BONE_A, equivalence: 'relatedto' },
+        { system: LOCAL_LAB, code: 'BONE', display: 'Bone profile', target: BONE_B, equivalence: 'relatedto' },
         { system: LOCAL_LAB, code: 'XXX', display: 'Research panel', equivalence: 'unmatched' },
         { system: 'icd10', code: 'J45.9', display: 'Asthma, unspecified', target: '195967001', targetDisplay: 'Asthma' },
       ]);
       await registerMap(db, { file, name: 'lab', version: '1', origin: 'cli', now: NOW });
       expect(await lookup(db, LOCAL_LAB, 'HBA1C')).toMatchObject([{ map_rule: 'local', snomed_code: '1019431000000105' }]);
       // The equivalent target beats the wider one.
-      expect(await lookup(db, LOCAL_LAB, 'LFT')).toMatchObject([{ map_rule: 'local', snomed_code: '26958001', candidates: ['26958001', '997531000000108'] }]);
+      expect(await lookup(db, LOCAL_LAB, 'LFT')).toMatchObject([{ map_rule: 'local', snomed_code: '26958001', candidates: ['26958001', LFT_WIDER] }]);
       expect(await lookup(db, LOCAL_LAB, 'BONE')).toMatchObject([{ map_rule: 'ambiguous', snomed_code: null }]);
       expect(await lookup(db, LOCAL_LAB, 'XXX')).toEqual([]);
       // A standard system's short name is made canonical, and the code keyed.
@@ -214,6 +219,17 @@ describe('loading', () => {
       expect(await removeMap(db, 'lab')).toBe(true);
       expect(Number(await db.scalar(`SELECT count(*) FROM terminology.code_lookup`))).toBe(0);
       expect(await removeMap(db, 'lab')).toBe(false);
+    });
+  });
+
+  it('refuses a SNOMED CT code that is not a concept id, at its line', async () => {
+    await withDb(async (db) => {
+      const typo = writeCsvMap(dir, 'typo.csv', [
+        { system: LOCAL_LAB, code: 'NA', target: '1000661000000107' },
+        { system: LOCAL_LAB, code: 'K', target: '1000651000000190' },
+      ]);
+      const error = await registerMap(db, { file: typo, name: 'lab', version: '1', origin: 'cli', now: NOW }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'terminology.not-a-concept', location: { file: typo, line: 3, field: 'target_code' } });
     });
   });
 

@@ -5,58 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { ACUTE_DIAGNOSES, CONDITIONS, LAB_TESTS, SYSTEMS, UNMAPPED_ACUTE_DIAGNOSES, icd10NhsForm } from '../../../synthetic/clinical.ts';
+import { ACUTE_DIAGNOSES, ALLERGENS, CONDITIONS, LAB_TESTS, MEDICATIONS, PROCEDURES, REACTIONS, VACCINES, SYSTEMS, UNMAPPED_ACUTE_DIAGNOSES, icd10NhsForm } from '../../../synthetic/clinical.ts';
 import { DEMO_MAP_FILE } from '../../../core/config.ts';
+import { isConceptSctid } from '../../../transforms/terminology/sctid.ts';
 import { DEMO_CODE_MAP, DEMO_ICD10_ROWS, DEMO_MAP_SYSTEMS, ICD10_DAGGER_ASTERISK, demoMapLookup } from '../../../synthetic/demoCodeMap.ts';
-
-// Verhoeff's dihedral check (SNOMED CT uses it for the last digit of every SCTID). The permutation
-// table is built from its generator rather than typed out: a typo in a hand-copied row passes most ids.
-const D5 = [
-  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-  [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
-  [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-  [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
-  [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
-  [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-  [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
-  [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
-  [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-  [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
-];
-const SIGMA = [1, 5, 7, 6, 2, 8, 3, 0, 9, 4];
-const PERMUTATIONS: number[][] = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]];
-for (let k = 1; k < 8; k++) PERMUTATIONS.push(PERMUTATIONS[k - 1]!.map((x) => SIGMA[x]!));
-
-function verhoeffValid(digits: string): boolean {
-  let check = 0;
-  [...digits].reverse().forEach((digit, i) => {
-    check = D5[check]![PERMUTATIONS[i % 8]![Number(digit)]!]!;
-  });
-  return check === 0;
-}
-
-/** An SCTID of a concept: 6–18 digits, no leading zero, Verhoeff-valid, partition 00 (core) or 10 (extension). */
-function isConceptSctid(id: string): boolean {
-  return /^[1-9]\d{5,17}$/.test(id) && verhoeffValid(id) && ['00', '10'].includes(id.slice(-3, -1));
-}
-
-describe('the SCTID check itself', () => {
-  it('accepts known concept ids and rejects single-digit and transposition errors', () => {
-    for (const id of ['138875005', '404684003', '195967001', '386661006', '999002271000000101']) expect(isConceptSctid(id), id).toBe(true);
-    expect(isConceptSctid('195967004')).toBe(false); // wrong check digit
-    expect(isConceptSctid('159967001')).toBe(false); // adjacent digits swapped
-    expect(isConceptSctid('900000000000003001')).toBe(true);
-    expect(isConceptSctid('900000000000013009')).toBe(true);
-  });
-
-  it('rejects description and relationship partitions', () => {
-    // A valid Verhoeff number in partition 01 (description) or 02 (relationship) is not a concept id.
-    for (const [payload, partition] of [['10000', '01'], ['10000', '02'], ['10000', '11']] as const) {
-      const id = [...'0123456789'].map((c) => `${payload}${partition}${c}`).find(verhoeffValid)!;
-      expect(isConceptSctid(id), id).toBe(false);
-    }
-  });
-});
 
 describe('carelake_demo_code_map.csv', () => {
   const text = readFileSync(DEMO_MAP_FILE, 'utf8');
@@ -182,5 +134,20 @@ describe('icd10NhsForm', () => {
 
   it('gives every acute diagnosis a 4- or 6-character NHS form', () => {
     for (const { icd10 } of ACUTE_DIAGNOSES) expect(icd10NhsForm(icd10), icd10).toMatch(/^[A-Z]\d{2}[\dX](-[DA])?$/);
+  });
+});
+
+describe('the SNOMED CT codes the generator sends', () => {
+  it('are all concept ids (check digit and partition), dm+d products included', () => {
+    const codes = [
+      ...Object.values(CONDITIONS).map((c) => c.snomed),
+      ...Object.values(LAB_TESTS).map((t) => t.snomed),
+      ...Object.values(PROCEDURES).map((p) => p.code),
+      ...Object.values(VACCINES).flatMap((v) => [v.vaccine.code, v.procedure.code]),
+      ...Object.values(ALLERGENS).map((a) => a.code),
+      ...REACTIONS.map((r) => r.code),
+      ...Object.values(MEDICATIONS).map((m) => m.dmd),
+    ];
+    expect(codes.filter((code) => !isConceptSctid(code))).toEqual([]);
   });
 });
