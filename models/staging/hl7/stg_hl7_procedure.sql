@@ -1,7 +1,10 @@
 -- One row per PR1 segment as received (ADT A03/A08, usually OPCS-4 in English hospitals), FHIR
 -- Procedure-shaped so it unions by name with stg_fhir_procedure: PR1-3 procedure code (code, text,
 -- coding system; before v2.3 the method sat in PR1-2 and the text in PR1-4), PR1-5 procedure time.
--- Linked to the patient of the PID and the visit of the PV1 before it.
+-- Linked to the patient of the PID and the visit of the PV1 before it. A procedure sent again (in an
+-- A01 and then the A03) is two rows, as diagnoses are. Status from the event: pre-admission and
+-- pending events (A05, A14) carry planned procedures ('preparation'), a cancelled admission (A11) its
+-- procedures as 'not-done', and every other event procedures done ('completed').
 with pr1 as (
     select s.* exclude (segment_id)
     from {{ ref('stg_hl7_segment') }} s
@@ -47,7 +50,11 @@ select
     source_display as display,
     case when code_system = 'http://snomed.info/sct' then source_code end as snomed_code,
     case when code_system = 'http://snomed.info/sct' then source_display end as snomed_display,
-    'completed' as status,
+    case
+        when trigger_event in ('A05', 'A14') then 'preparation'
+        when trigger_event = 'A11' then 'not-done'
+        else 'completed'
+    end as status,
     null::varchar as category,
     {{ hl7_datetime('pr1_5', 'timezone') }} as performed_at,
     null::timestamptz as performed_end_at,

@@ -2,7 +2,9 @@
 // dbt project run on DuckDB, and exact values checked in the FHIR-aligned staging models.
 // - A handcrafted feed (hl7StagingFixture.ts) pins down every rule: encounter lifecycles (A01, A02,
 //   A03, A13, A11, A04; several visits on one day), merges, results of every value type, diagnoses,
-//   deaths, NHS number checks and a message whose delimiters are all non-default.
+//   deaths, NHS number checks and a message whose delimiters are all non-default. Two more messages,
+//   built here (PROCEDURE_FILES), carry procedures (PR1): OPCS-4 and SNOMED CT in PR1-3, and one
+//   v2.2 PR1 with its coding method in PR1-2 and its text in PR1-4.
 // - The shared corpus of real samples (../shared/data/hl7v2) lands whole, beside a small synthetic FHIR
 //   export, and chosen UK and international messages are checked, as is the promise that each FHIR
 //   and HL7 staging pair unions by name with the same columns and types.
@@ -39,7 +41,52 @@ const HL7_MODELS = [
   'stg_hl7_diagnostic_report',
   'stg_hl7_observation',
   'stg_hl7_condition',
+  'stg_hl7_procedure',
+  // stg_procedure with what it reads: the FHIR side is empty here (no FHIR source landed).
+  '+stg_procedure',
 ];
+
+/** Segment `id` of the fixture message whose MSH-10 is `controlId`, exactly as the feed sent it. */
+function fixtureSegment(controlId: string, id: string): string {
+  let current: string | undefined;
+  for (const text of Object.values(FIXTURE_FILES)) {
+    for (const segment of text.split('\r')) {
+      if (segment.startsWith('MSH')) current = segment.split(segment[3] ?? '|')[9];
+      else if (current === controlId && segment.startsWith(`${id}${segment[3] ?? '|'}`)) return segment;
+    }
+  }
+  throw new Error(`no ${id} in fixture message ${controlId}`);
+}
+
+/** A message in the feed's usual form (sending PAS at RXX, delimiters `|^~\&`), CR-terminated. */
+function hl7Message(type: string, controlId: string, time: string, version: string, segments: string[]): string {
+  return [`MSH|^~\\&|PAS|RXX|CARELAKE|QCL|${time}||${type}|${controlId}|P|${version}|||AL|NE||8859/1`, ...segments].join('\r') + '\r';
+}
+
+/**
+ * Procedures, landed beside the fixture feed. Each message repeats the PID and PV1 the feed last sent
+ * for its visit, so patients and encounters stay as the fixture makes them (an A08 changes no status).
+ * - C040, v2.4: clinical coding of P1's stay V1 after the cancelled discharge, OPCS-4 with its time (GMT)
+ *   and SNOMED CT without one.
+ * - C041, v2.2: P2's outpatient visit V3 (BST) coded the old way, method in PR1-2 and text in PR1-4.
+ */
+const PROCEDURE_FILES: Record<string, string> = {
+  'adt-4.hl7': [
+    hl7Message('ADT^A08^ADT_A01', 'C040', '20240316090000', '2.4', [
+      'EVN|A08|20240316090000',
+      fixtureSegment('C004', 'PID'),
+      fixtureSegment('C004', 'PV1'),
+      'PR1|1||H22.9^Diagnostic endoscopic examination of colon^OPCS4||20240312143000|D',
+      'PR1|2||80146002^Appendicectomy^SCT',
+    ]),
+    hl7Message('ADT^A08', 'C041', '20240402090000', '2.2', [
+      'EVN|A08|20240402090000',
+      fixtureSegment('C013', 'PID'),
+      fixtureSegment('C013', 'PV1'),
+      'PR1|1|OPCS-4|U19.2|24 hour ambulatory electrocardiography|20240401101500',
+    ]),
+  ].join(''),
+};
 
 interface BuiltLake {
   db: DuckDb;
@@ -100,7 +147,7 @@ describe('HL7 v2 staging models on a handcrafted feed', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'carelake-hl7-staging-'));
     await mkdir(join(root, 'in'));
-    for (const [name, text] of Object.entries(FIXTURE_FILES)) await writeFile(join(root, 'in', name), text, 'latin1');
+    for (const [name, text] of Object.entries({ ...FIXTURE_FILES, ...PROCEDURE_FILES })) await writeFile(join(root, 'in', name), text, 'latin1');
     lake = await buildLake(root, [hl7Source('pas', join(root, 'in', '*.hl7'))], { hl7_source: 'pas' }, HL7_MODELS);
   });
   afterAll(async () => {
@@ -109,8 +156,9 @@ describe('HL7 v2 staging models on a handcrafted feed', () => {
   });
 
   it('stages every landed message once, with its event and EVN times in the feed zone', async () => {
-    expect(lake.landed).toBe(15);
-    expect(await all(`SELECT count(*)::INTEGER AS n, count(DISTINCT message_key)::INTEGER AS keys FROM main_staging.stg_hl7_message`)).toEqual([{ n: 15, keys: 15 }]);
+    // The fixture's 15 and the 2 procedure messages.
+    expect(lake.landed).toBe(17);
+    expect(await all(`SELECT count(*)::INTEGER AS n, count(DISTINCT message_key)::INTEGER AS keys FROM main_staging.stg_hl7_message`)).toEqual([{ n: 17, keys: 17 }]);
     expect(
       await all(`SELECT control_id, event, delimiters, strftime(event_recorded_at, '%Y-%m-%dT%H:%M:%SZ') AS recorded, strftime(event_occurred_at, '%Y-%m-%dT%H:%M:%SZ') AS occurred
                  FROM main_staging.stg_hl7_message WHERE control_id IN ('C002', 'C023') ORDER BY control_id`),
@@ -290,6 +338,77 @@ describe('HL7 v2 staging models on a handcrafted feed', () => {
       { code: 'J189', icd10_code: 'J18.9', code_system: 'http://hl7.org/fhir/sid/icd-10', display: 'Pneumonia, unspecified', source_system: 'I10', diagnosis_type: 'F', category: 'encounter-diagnosis', onset_at: '2024-03-15T12:00:00Z', onset_date: '2024-03-15', visit_number: 'V1' },
     ]);
   });
+
+  it('reads PR1 procedures: OPCS-4 and SNOMED CT in PR1-3, the pre-v2.3 form in PR1-2/PR1-4, linked to the visit', async () => {
+    const procedures = await all(`SELECT m.control_id, pr.code, pr.display, pr.code_system, pr.snomed_code, pr.snomed_display, pr.status, pr.category,
+        strftime(pr.performed_at, '%Y-%m-%dT%H:%M:%SZ') AS performed_at, pr.performed_end_at, pr.performer_practitioner_id,
+        strftime(pr.last_updated, '%Y-%m-%dT%H:%M:%SZ') AS last_updated, pa.mrn, e.visit_number
+      FROM main_staging.stg_hl7_procedure pr
+      JOIN main_staging.stg_hl7_message m ON m._file = pr._file AND m._record = pr._record
+      LEFT JOIN main_staging.stg_hl7_patient pa ON pa.patient_id = pr.patient_id
+      LEFT JOIN main_staging.stg_hl7_encounter e ON e.encounter_id = pr.encounter_id
+      ORDER BY m.control_id, pr.code`);
+    const common = { status: 'completed', category: null, performed_end_at: null, performer_practitioner_id: null };
+    expect(procedures).toEqual([
+      // PR1-5 sent in GMT (March); the SNOMED CT procedure has no time.
+      {
+        ...common,
+        control_id: 'C040',
+        code: '80146002',
+        display: 'Appendicectomy',
+        code_system: 'http://snomed.info/sct',
+        snomed_code: '80146002',
+        snomed_display: 'Appendicectomy',
+        performed_at: null,
+        last_updated: '2024-03-16T09:00:00Z',
+        mrn: 'M001',
+        visit_number: 'V1',
+      },
+      {
+        ...common,
+        control_id: 'C040',
+        code: 'H22.9',
+        display: 'Diagnostic endoscopic examination of colon',
+        code_system: 'http://fhir.hl7.org.uk/CodeSystem/OPCS-4',
+        snomed_code: null,
+        snomed_display: null,
+        performed_at: '2024-03-12T14:30:00Z',
+        last_updated: '2024-03-16T09:00:00Z',
+        mrn: 'M001',
+        visit_number: 'V1',
+      },
+      // v2.2: `OPCS-4` in PR1-2, the bare code in PR1-3, the text in PR1-4; PR1-5 in BST.
+      {
+        ...common,
+        control_id: 'C041',
+        code: 'U19.2',
+        display: '24 hour ambulatory electrocardiography',
+        code_system: 'http://fhir.hl7.org.uk/CodeSystem/OPCS-4',
+        snomed_code: null,
+        snomed_display: null,
+        performed_at: '2024-04-01T09:15:00Z',
+        last_updated: '2024-04-02T08:00:00Z',
+        mrn: 'M002',
+        visit_number: 'V3',
+      },
+    ]);
+    // One id per PR1 segment.
+    expect(await all(`SELECT count(*)::INTEGER AS n, count(DISTINCT procedure_id)::INTEGER AS ids FROM main_staging.stg_hl7_procedure`)).toEqual([{ n: 3, ids: 3 }]);
+
+    // The union: every HL7 procedure once, as source_kind 'hl7', named stably, with its patient's NHS number.
+    expect(
+      await all(`SELECT u.source_kind, u.code, u.code_system, u.display, u.snomed_code, strftime(u.performed_at, '%Y-%m-%dT%H:%M:%SZ') AS performed_at, u.nhs_number,
+          u.source_record_id = 'hl7/pas/Procedure/' || pr.procedure_id AS named_by_id,
+          u.patient_record_id = 'hl7/pas/Patient/' || pr.patient_id AS patient_named,
+          u.encounter_id IS NOT DISTINCT FROM pr.encounter_id AS same_encounter
+        FROM main_staging.stg_procedure u JOIN main_staging.stg_hl7_procedure pr USING (procedure_id) ORDER BY u.code`),
+    ).toEqual([
+      { source_kind: 'hl7', code: '80146002', code_system: 'http://snomed.info/sct', display: 'Appendicectomy', snomed_code: '80146002', performed_at: null, nhs_number: '9434765919', named_by_id: true, patient_named: true, same_encounter: true },
+      { source_kind: 'hl7', code: 'H22.9', code_system: 'http://fhir.hl7.org.uk/CodeSystem/OPCS-4', display: 'Diagnostic endoscopic examination of colon', snomed_code: null, performed_at: '2024-03-12T14:30:00Z', nhs_number: '9434765919', named_by_id: true, patient_named: true, same_encounter: true },
+      { source_kind: 'hl7', code: 'U19.2', code_system: 'http://fhir.hl7.org.uk/CodeSystem/OPCS-4', display: '24 hour ambulatory electrocardiography', snomed_code: null, performed_at: '2024-04-01T09:15:00Z', nhs_number: '9434765918', named_by_id: true, patient_named: true, same_encounter: true },
+    ]);
+    expect(await all(`SELECT source_kind, count(*)::INTEGER AS n FROM main_staging.stg_procedure GROUP BY source_kind`)).toEqual([{ source_kind: 'hl7', n: 3 }]);
+  });
 });
 
 describeWithShared('HL7 v2 staging models on the shared corpus of real samples', (shared) => {
@@ -322,7 +441,7 @@ describeWithShared('HL7 v2 staging models on the shared corpus of real samples',
     const columns = await all(`SELECT table_name, list(column_name || ' ' || data_type ORDER BY ordinal_position) AS columns
       FROM information_schema.columns WHERE table_schema = 'main_staging' GROUP BY table_name`);
     const shape = new Map(columns.map((r) => [r.table_name, r.columns]));
-    for (const kind of ['patient', 'encounter', 'condition', 'observation']) {
+    for (const kind of ['patient', 'encounter', 'condition', 'observation', 'procedure']) {
       expect(shape.get(`stg_hl7_${kind}`), kind).toEqual(shape.get(`stg_fhir_${kind}`));
       const union = await all(`DESCRIBE SELECT * FROM main_staging.stg_fhir_${kind} UNION ALL BY NAME SELECT * FROM main_staging.stg_hl7_${kind}`);
       expect(union.map((c) => `${c.column_name} ${c.column_type}`), kind).toEqual(shape.get(`stg_fhir_${kind}`));
@@ -403,6 +522,26 @@ describeWithShared('HL7 v2 staging models on the shared corpus of real samples',
     ).toEqual([
       { code: '422504002', display: 'Ischemic stroke(disorder)', code_system: 'http://snomed.info/sct', icd10_code: null, snomed_code: '422504002', diagnosis_type: 'A', onset_at: '2004-01-25T07:20:25Z' },
       { code: 'N39.3', display: 'Stress Incontinence', code_system: 'http://hl7.org/fhir/sid/icd-10', icd10_code: 'N39.3', snomed_code: null, diagnosis_type: 'A', onset_at: '2010-10-09T08:00:00Z' },
+    ]);
+  });
+
+  it('reads PR1 procedures: OPCS-4 (ITK A01, time in BST), SNOMED CT with an offset, CPT with a date only', async () => {
+    expect(
+      await all(`SELECT split_part(_file, '/', -1) AS file, code, display, code_system, snomed_code, strftime(performed_at, '%Y-%m-%dT%H:%M:%SZ') AS performed_at
+        FROM main_staging.stg_hl7_procedure
+        WHERE ${file('virtually-healthcare-itk/A01_example.hl7')} OR ${file('ms-fhir-converter/ADT-A06-01.hl7')} OR ${file('ms-fhir-converter/DFT-P03-01.hl7')}
+        ORDER BY file`),
+    ).toEqual([
+      { file: 'A01_example.hl7', code: 'ZZS4', display: 'Colonic examination', code_system: 'http://fhir.hl7.org.uk/CodeSystem/OPCS-4', snomed_code: null, performed_at: '2010-10-20T19:56:00Z' },
+      { file: 'ADT-A06-01.hl7', code: '76164006', display: 'Biopsy of colon (procedure)', code_system: 'http://snomed.info/sct', snomed_code: '76164006', performed_at: '2021-09-07T09:07:33Z' },
+      { file: 'DFT-P03-01.hl7', code: '71045', display: 'Xray exam chest 1 view', code_system: 'http://www.ama-assn.org/go/cpt', snomed_code: null, performed_at: '2019-11-22T00:00:00Z' },
+    ]);
+    // Planned procedures (pre-admission A05, pending A14) are 'preparation', every other one 'completed'.
+    const statuses = await all(`SELECT m.trigger_event IN ('A05', 'A14') AS planned, list(DISTINCT pr.status) AS statuses
+      FROM main_staging.stg_hl7_procedure pr JOIN main_staging.stg_hl7_message m USING (_file, _record) GROUP BY ALL ORDER BY planned`);
+    expect(statuses.map((r) => [r.planned, r.statuses])).toEqual([
+      [false, ['completed']],
+      [true, ['preparation']],
     ]);
   });
 
