@@ -10,7 +10,7 @@
 // not sent in the map's own spelling.
 
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -26,8 +26,12 @@ import { Random } from '../synthetic/random.ts';
 import { fmt, measure } from './measure.ts';
 
 const MAP_ROWS = 600_000;
+/** A quarter-size map loaded first, to show how load memory grows with the map. */
+const SMALL_MAP_ROWS = 150_000;
 const FACTS = 10_000_000;
 const SEED = 8;
+/** DuckDB's working memory is capped, as a production warehouse's would be; beyond it DuckDB spills to disk. */
+const DUCKDB_SETTINGS = { threads: '2', preserve_insertion_order: 'false', memory_limit: '1GB' };
 const LOCAL_LAB = 'https://carelake.example.nhs.uk/CodeSystem/local-lab';
 const LAB_CODES = ['HBA1C', 'CHOL', 'CREA', 'EGFR', 'NA', 'K', 'UREA', 'HB', 'WBC', 'PLT', 'TSH', 'LOCAL-UNMAPPED'];
 
@@ -39,7 +43,7 @@ function icd10For(n: number): { dotted: string; nhs: string } {
   return sub === 10 ? { dotted: category, nhs: `${category}X` } : { dotted: `${category}.${sub}`, nhs: `${category}${sub}` };
 }
 
-async function writeUkMap(file: string): Promise<void> {
+export async function writeUkMap(file: string, rows: number): Promise<void> {
   const out = createWriteStream(file);
   const write = async (line: string) => {
     if (!out.write(`${line}\r\n`)) await once(out, 'drain');
@@ -51,7 +55,7 @@ async function writeUkMap(file: string): Promise<void> {
   // (reverse-unique); the others have many unconditional ones (reverse-ambiguous), as most ICD-10
   // codes do in the real map.
   const settled = new Set<number>();
-  for (let i = 0; i < MAP_ROWS; i++) {
+  for (let i = 0; i < rows; i++) {
     const concept = withCheckDigit(`${10_000_000 + i}00`);
     const id = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
     const r = random();
@@ -104,8 +108,17 @@ export async function benchTerminology(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'carelake-bench-terminology-'));
   try {
     const mapFile = join(dir, 'der2_iisssciRefset_ExtendedMapUKCLSnapshot_GB1000000_20250401.txt');
-    await writeUkMap(mapFile);
-    await withDuckDb(join(dir, 'bench.duckdb'), { settings: { threads: '2', preserve_insertion_order: 'false' } }, async (db) => {
+    const smallMapFile = join(dir, 'small', 'der2_iisssciRefset_ExtendedMapUKCLSnapshot_GB1000000_20250401.txt');
+    await mkdir(join(dir, 'small'));
+    await writeUkMap(smallMapFile, SMALL_MAP_ROWS);
+    await writeUkMap(mapFile, MAP_ROWS);
+    await withDuckDb(join(dir, 'small.duckdb'), { settings: DUCKDB_SETTINGS }, async (db) => {
+      const load = await measure(() => registerMap(db, { file: smallMapFile, name: 'uk-icd10', version: 'bench', origin: 'cli', now: new Date() }));
+      console.log(
+        `map load (small): ${fmt(load.result.rowsRead, 0)} RF2 rows in ${fmt(load.seconds, 2)} s (${fmt(load.result.rowsRead / load.seconds, 0)} rows/s), peak RSS ${fmt(load.peakRssMb, 0)} MB`,
+      );
+    });
+    await withDuckDb(join(dir, 'bench.duckdb'), { settings: DUCKDB_SETTINGS }, async (db) => {
       const now = new Date();
       const load = await measure(() => registerMap(db, { file: mapFile, name: 'uk-icd10', version: 'bench', origin: 'cli', now }));
       const loaded = load.result;

@@ -30,8 +30,12 @@ function standardSystemSql(expr: string): string {
   return `(${expr} IN (${named}) OR starts_with(${expr}, 'http://hl7.org/fhir/sid/'))`;
 }
 
-/** The candidate struct shared by both directions, so the two union. */
-const CANDIDATE = `STRUCT(code VARCHAR, display VARCHAR, equivalence VARCHAR, map_group INTEGER, map_priority INTEGER, map_rule VARCHAR, map_advice VARCHAR, strong BOOLEAN)`;
+/**
+ * The candidate struct shared by both directions, so the two union. `rank` comes first so that
+ * list_sort() orders candidates best first (then by code): an ORDER BY inside list() keeps a sort per
+ * group, which took over a gigabyte for a UK map's tens of thousands of codes.
+ */
+const CANDIDATE = `STRUCT(rank INTEGER, code VARCHAR, display VARCHAR, equivalence VARCHAR, map_group INTEGER, map_priority INTEGER, map_rule VARCHAR, map_advice VARCHAR, strong BOOLEAN)`;
 
 export const CODE_LOOKUP_SQL = `
 WITH current_maps AS (
@@ -60,25 +64,25 @@ forward_targets AS (
 ),
 forward AS (
     SELECT map_name, map_version, format, precedence, source_system, source_key, 0 AS direction,
-        list({'code': code, 'display': display, 'equivalence': equivalence, 'map_group': NULL, 'map_priority': NULL,
-              'map_rule': NULL, 'map_advice': NULL, 'strong': strength = best}::${CANDIDATE} ORDER BY strength, code) AS candidates,
+        list_sort(list({'rank': strength, 'code': code, 'display': display, 'equivalence': equivalence, 'map_group': NULL, 'map_priority': NULL,
+              'map_rule': NULL, 'map_advice': NULL, 'strong': strength = best}::${CANDIDATE})) AS candidates,
         count(*) FILTER (WHERE strength = best) AS strong_count
     FROM (SELECT *, min(strength) OVER (PARTITION BY map_name, source_system, source_key) AS best FROM forward_targets)
     GROUP BY ALL
 ),
 rf2 AS (
-    SELECT e.*, m.precedence, m.format
+    -- Each row with the number of group-1 rows its concept has (a single-target block has one).
+    SELECT e.map_name, e.map_version, m.format, m.precedence, e.source_key, e.target_system, e.target_key, e.equivalence,
+        e.map_group, e.map_priority, e.map_rule, e.map_advice,
+        count(*) FILTER (WHERE e.map_group = 1) OVER (PARTITION BY e.map_name, e.source_key) AS group_one_rows
     FROM terminology.map_entries e
     JOIN current_maps m USING (map_name)
     WHERE m.format = 'rf2' AND e.source_system = ${SNOMED}
 ),
-group_one AS (
-    SELECT map_name, source_key, count(*) AS group_one_rows FROM rf2 WHERE map_group = 1 GROUP BY ALL
-),
 reverse_targets AS (
     SELECT r.map_name, r.map_version, r.format, r.precedence, r.target_system AS source_system, r.target_key AS source_key,
         r.source_key AS code,
-        bool_or(r.map_group = 1 AND r.map_priority = 1 AND g.group_one_rows = 1
+        bool_or(r.map_group = 1 AND r.map_priority = 1 AND r.group_one_rows = 1
                 AND (r.map_rule IS NULL OR upper(trim(r.map_rule)) IN ('TRUE', 'OTHERWISE TRUE'))) AS strong,
         arg_min(r.map_group, (r.map_group, r.map_priority)) AS map_group,
         arg_min(r.map_priority, (r.map_group, r.map_priority)) AS map_priority,
@@ -86,14 +90,13 @@ reverse_targets AS (
         arg_min(r.map_advice, (r.map_group, r.map_priority)) AS map_advice,
         arg_min(r.equivalence, (r.map_group, r.map_priority)) AS equivalence
     FROM rf2 r
-    LEFT JOIN group_one g ON g.map_name = r.map_name AND g.source_key = r.source_key
     WHERE r.target_key IS NOT NULL
     GROUP BY ALL
 ),
 reverse AS (
     SELECT t.map_name, t.map_version, t.format, t.precedence, t.source_system, t.source_key, 1 AS direction,
-        list({'code': t.code, 'display': c.display, 'equivalence': t.equivalence, 'map_group': t.map_group, 'map_priority': t.map_priority,
-              'map_rule': t.map_rule, 'map_advice': t.map_advice, 'strong': t.strong}::${CANDIDATE} ORDER BY t.strong DESC, t.code) AS candidates,
+        list_sort(list({'rank': CASE WHEN t.strong THEN 0 ELSE 1 END, 'code': t.code, 'display': c.display, 'equivalence': t.equivalence,
+              'map_group': t.map_group, 'map_priority': t.map_priority, 'map_rule': t.map_rule, 'map_advice': t.map_advice, 'strong': t.strong}::${CANDIDATE})) AS candidates,
         count(*) FILTER (WHERE t.strong) AS strong_count
     FROM reverse_targets t
     LEFT JOIN terminology.concepts c ON c.code = t.code
@@ -112,19 +115,20 @@ resolved AS (
     FROM (SELECT * FROM forward UNION ALL BY NAME SELECT * FROM reverse)
 )
 SELECT
-    source_system,
-    source_key,
-    map_name,
-    map_version,
-    format AS map_format,
-    precedence,
-    map_rule,
-    chosen.code AS snomed_code,
-    coalesce(chosen.display, (SELECT c.display FROM terminology.concepts c WHERE c.code = chosen.code)) AS snomed_display,
-    chosen.equivalence AS equivalence,
-    candidates,
-    row_number() OVER (PARTITION BY source_system, source_key ORDER BY chosen IS NULL, direction, precedence, map_name) = 1 AS is_preferred
-FROM resolved
+    r.source_system,
+    r.source_key,
+    r.map_name,
+    r.map_version,
+    r.format AS map_format,
+    r.precedence,
+    r.map_rule,
+    r.chosen.code AS snomed_code,
+    coalesce(r.chosen.display, c.display) AS snomed_display,
+    r.chosen.equivalence AS equivalence,
+    r.candidates,
+    row_number() OVER (PARTITION BY r.source_system, r.source_key ORDER BY r.chosen IS NULL, r.direction, r.precedence, r.map_name) = 1 AS is_preferred
+FROM resolved r
+LEFT JOIN terminology.concepts c ON c.code = r.chosen.code
 `;
 
 /** SNOMED CT displays any registered map carries, the first map (by precedence) winning. */
