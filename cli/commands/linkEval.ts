@@ -14,8 +14,8 @@ import { createReadStream } from 'node:fs';
 import { extname } from 'node:path';
 import { pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
-import { csvRecordAt } from '../../core/csvRecord.ts';
-import { CarelakeError, fileSystemError } from '../../core/errors.ts';
+import { csvReadError, csvRecordAt } from '../../core/csvRecord.ts';
+import { CarelakeError } from '../../core/errors.ts';
 import { scoreClusters, truthClusterFromPattern, type ClusterAssignment, type LinkageScores } from '../../transforms/linkage/evaluation.ts';
 import { formatTable, type Console } from '../console.ts';
 
@@ -138,7 +138,7 @@ async function readAssignments(file: string, out: Console, start: (columns: read
       if (assignments.length % PROGRESS_EVERY === 0) out.progress(`reading ${file}: ${assignments.length} rows`);
     }
   } catch (err) {
-    throw translateReadError(err, file);
+    throw csvReadError(err, file, 'linkage.csv-invalid', 'CSV');
   } finally {
     out.done();
   }
@@ -153,26 +153,6 @@ async function readAssignments(file: string, out: Console, start: (columns: read
   }
   if (read === undefined) start(header);
   return assignments;
-}
-
-/** csv-parse errors become parse errors at their line; filesystem errors name the path; anything else passes through. */
-function translateReadError(err: unknown, file: string): unknown {
-  if (err instanceof CarelakeError) return err;
-  if (err instanceof Error && 'code' in err && typeof err.code === 'string') {
-    if (err.code.startsWith('CSV_')) {
-      const line = 'lines' in err && typeof err.lines === 'number' ? err.lines : undefined;
-      return new CarelakeError({
-        code: 'linkage.csv-invalid',
-        kind: 'parse',
-        message: `Cannot read the CSV: ${err.code}`,
-        location: { file, line },
-        hint: 'every row needs as many fields as the header, and quotes must be balanced',
-        cause: err,
-      });
-    }
-    if ('syscall' in err) return fileSystemError('read', file, err);
-  }
-  return err;
 }
 
 function requireCsv(file: string, option: string): void {

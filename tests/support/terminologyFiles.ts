@@ -4,6 +4,9 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { CarelakeError } from '../../core/errors.ts';
+import type { MapEntry, MapFile } from '../../transforms/terminology/mapEntry.ts';
 import { RF2_COLUMNS } from '../../transforms/terminology/rf2ExtendedMap.ts';
 
 export type Rf2Layout = keyof typeof RF2_COLUMNS;
@@ -83,4 +86,23 @@ export function writeConceptMap(dir: string, name: string, conceptMap: Record<st
   const file = join(dir, name);
   writeFileSync(file, JSON.stringify({ resourceType: 'ConceptMap', status: 'active', ...conceptMap }, null, 2));
   return file;
+}
+
+/** Every entry of a map file, read to the end. */
+export async function readEntries(opened: Promise<MapFile>): Promise<MapEntry[]> {
+  const map = await opened;
+  const entries: MapEntry[] = [];
+  for await (const entry of map.entries()) entries.push(entry);
+  return entries;
+}
+
+/** The CarelakeError a promise rejects with; fails the test if it resolves or throws anything else. */
+export async function carelakeFailure(promise: Promise<unknown>): Promise<CarelakeError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(CarelakeError);
+    return err as CarelakeError;
+  }
+  throw new Error('expected a CarelakeError');
 }

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { CarelakeError, fileSystemError } from '../../core/errors.ts';
-import { EQUIVALENCES, canonicalSystem, type Equivalence, type MapEntry, type MapFile } from './mapEntry.ts';
+import { EQUIVALENCES, NOT_RF2, canonicalSystem, type Equivalence, type MapEntry, type MapFile } from './mapEntry.ts';
 
 /** R5 ConceptMapRelationship → the R4 equivalence it corresponds to (R4 says how the target relates to the source). */
 const RELATIONSHIPS: Readonly<Record<string, Equivalence>> = {
@@ -201,16 +201,6 @@ function entry(source: SourcePart, targetCode: string | null, targetDisplay: str
     targetDisplay,
     equivalence,
     comment,
-    active: true,
-    rowId: null,
-    effectiveTime: null,
-    refsetId: null,
-    mapGroup: null,
-    mapPriority: null,
-    mapRule: null,
-    mapAdvice: null,
-    correlationId: null,
-    mapCategoryId: null,
-    mapBlock: null,
+    ...NOT_RF2,
   };
 }

@@ -14,9 +14,9 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
-import { csvRecordAt } from '../../core/csvRecord.ts';
+import { csvReadError, csvRecordAt } from '../../core/csvRecord.ts';
 import { CarelakeError, fileSystemError } from '../../core/errors.ts';
-import { CODE_SYSTEMS, EQUIVALENCES, canonicalSystem, isEquivalence, type Equivalence, type MapEntry, type MapFile } from './mapEntry.ts';
+import { CODE_SYSTEMS, EQUIVALENCES, NOT_RF2, canonicalSystem, isEquivalence, type Equivalence, type MapEntry, type MapFile } from './mapEntry.ts';
 
 export const CSV_REQUIRED_COLUMNS = ['source_system', 'source_code', 'source_display', 'target_code', 'target_display', 'equivalence'] as const;
 export const CSV_OPTIONAL_COLUMNS = ['target_system'] as const;
@@ -83,7 +83,7 @@ async function* readCsvEntries(file: string): AsyncGenerator<MapEntry> {
       yield csvEntry(values, file, line);
     }
   } catch (err) {
-    throw translateReadError(err, file);
+    throw csvReadError(err, file, 'terminology.csv-row', 'CSV code map');
   } finally {
     parser.destroy();
   }
@@ -135,36 +135,7 @@ function csvEntry(values: CsvValues, file: string, line: number): MapEntry {
     targetDisplay: noTarget ? null : text('target_display'),
     equivalence,
     comment: null,
-    active: true,
-    rowId: null,
-    effectiveTime: null,
-    refsetId: null,
-    mapGroup: null,
-    mapPriority: null,
-    mapRule: null,
-    mapAdvice: null,
-    correlationId: null,
-    mapCategoryId: null,
-    mapBlock: null,
+    ...NOT_RF2,
   };
 }
 
-/** csv-parse errors become row errors at their line (by code only: their messages quote the row); filesystem errors name the path. */
-function translateReadError(err: unknown, file: string): unknown {
-  if (err instanceof CarelakeError) return err;
-  if (err instanceof Error && 'code' in err && typeof err.code === 'string') {
-    if (err.code.startsWith('CSV_')) {
-      const line = 'lines' in err && typeof err.lines === 'number' ? err.lines : undefined;
-      return new CarelakeError({
-        code: 'terminology.csv-row',
-        kind: 'parse',
-        message: `Bad CSV code map row: ${err.code === 'CSV_RECORD_INCONSISTENT_COLUMNS' ? 'it has a different number of fields from the header' : `cannot read the CSV (${err.code})`}`,
-        location: line === undefined ? { file } : { file, line },
-        hint: 'every row needs as many fields as the header, and quotes must be balanced; quote fields that hold commas',
-        cause: err,
-      });
-    }
-    if ('syscall' in err) return fileSystemError('read', file, err);
-  }
-  return err;
-}

@@ -66,6 +66,21 @@ export interface MapEntry {
   mapBlock: number | null;
 }
 
+/** The RF2-only fields of an entry from a ConceptMap or CSV map: always active, no id, no map group. */
+export const NOT_RF2 = {
+  active: true,
+  rowId: null,
+  effectiveTime: null,
+  refsetId: null,
+  mapGroup: null,
+  mapPriority: null,
+  mapRule: null,
+  mapAdvice: null,
+  correlationId: null,
+  mapCategoryId: null,
+  mapBlock: null,
+} as const satisfies Partial<MapEntry>;
+
 export type MapFormat = 'rf2' | 'conceptmap' | 'csv';
 
 /** A map file opened for reading: its format, what it says about itself, and its entries (streamed). */

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CarelakeError } from '../../../core/errors.ts';
 import { openConceptMap } from '../../../transforms/terminology/conceptMap.ts';
 import { CODE_SYSTEMS, type MapEntry } from '../../../transforms/terminology/mapEntry.ts';
+import { carelakeFailure, readEntries } from '../../support/terminologyFiles.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'carelake-conceptmap-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,22 +17,7 @@ function writeJson(json: unknown): string {
   return file;
 }
 
-async function read(file: string): Promise<MapEntry[]> {
-  const map = await openConceptMap(file);
-  const entries: MapEntry[] = [];
-  for await (const entry of map.entries()) entries.push(entry);
-  return entries;
-}
-
-async function failure(promise: Promise<unknown>): Promise<CarelakeError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CarelakeError);
-    return err as CarelakeError;
-  }
-  throw new Error('expected a CarelakeError');
-}
+const read = (file: string): Promise<MapEntry[]> => readEntries(openConceptMap(file));
 
 const LOCAL = 'https://trust.example.nhs.uk/CodeSystem/lab-tests';
 
@@ -151,7 +136,7 @@ describe('openConceptMap', () => {
       const bad = structuredClone(r4Map);
       bad.group[0]!.element[1]!.target![1]!.equivalence = 'same-ish';
       const file = writeJson(bad);
-      const err = await failure(openConceptMap(file));
+      const err = await carelakeFailure(openConceptMap(file));
       expect(err.code).toBe('terminology.conceptmap-invalid');
       expect(err.kind).toBe('parse');
       expect(err.location).toEqual({ file, field: 'group[0].element[1].target[1].equivalence' });
@@ -163,56 +148,56 @@ describe('openConceptMap', () => {
       const bad = structuredClone(r4Map);
       bad.group[1]!.element[0]!.target![0]!.equivalence = 'nope';
       const file = writeJson({ resourceType: 'Bundle', entry: [{ resource: { resourceType: 'Basic' } }, { resource: bad }] });
-      const err = await failure(openConceptMap(file));
+      const err = await carelakeFailure(openConceptMap(file));
       expect(err.location).toEqual({ file, field: 'entry[1].resource.group[1].element[0].target[0].equivalence' });
     });
 
     it('an invalid R5 relationship', async () => {
       const file = writeJson({ resourceType: 'ConceptMap', group: [{ source: LOCAL, target: 'sct', element: [{ code: 'A', target: [{ code: '1', relationship: 'equal' }] }] }] });
-      expect((await failure(openConceptMap(file))).location).toEqual({ file, field: 'group[0].element[0].target[0].relationship' });
+      expect((await carelakeFailure(openConceptMap(file))).location).toEqual({ file, field: 'group[0].element[0].target[0].relationship' });
     });
 
     it('a target with neither equivalence nor relationship', async () => {
       const file = writeJson({ resourceType: 'ConceptMap', group: [{ source: LOCAL, target: 'sct', element: [{ code: 'A', target: [{ code: '1' }] }] }] });
-      const err = await failure(openConceptMap(file));
+      const err = await carelakeFailure(openConceptMap(file));
       expect(err.location).toEqual({ file, field: 'group[0].element[0].target[0].equivalence' });
       expect(err.message).toContain('is required');
     });
 
     it('a group without source or target, naming the group', async () => {
       const noSource = writeJson({ resourceType: 'ConceptMap', group: [r4Map.group[0], { target: 'sct', element: [] }] });
-      const err = await failure(openConceptMap(noSource));
+      const err = await carelakeFailure(openConceptMap(noSource));
       expect(err.location).toEqual({ file: noSource, field: 'group[1].source' });
       expect(err.message).toContain('group[1].source is required');
       const noTarget = writeJson({ resourceType: 'ConceptMap', group: [{ source: LOCAL, element: [] }] });
-      expect((await failure(openConceptMap(noTarget))).location).toEqual({ file: noTarget, field: 'group[0].target' });
+      expect((await carelakeFailure(openConceptMap(noTarget))).location).toEqual({ file: noTarget, field: 'group[0].target' });
     });
 
     it('an element without a code', async () => {
       const file = writeJson({ resourceType: 'ConceptMap', group: [{ source: LOCAL, target: 'sct', element: [{ display: 'x' }] }] });
-      expect((await failure(openConceptMap(file))).location).toEqual({ file, field: 'group[0].element[0].code' });
+      expect((await carelakeFailure(openConceptMap(file))).location).toEqual({ file, field: 'group[0].element[0].code' });
     });
 
     it('not a ConceptMap', async () => {
       const file = writeJson({ resourceType: 'ValueSet', id: 'vs' });
-      const err = await failure(openConceptMap(file));
+      const err = await carelakeFailure(openConceptMap(file));
       expect(err.code).toBe('terminology.conceptmap-invalid');
       expect(err.message).toContain('is a ValueSet, not a ConceptMap');
-      expect((await failure(openConceptMap(writeJson([1, 2])))).message).toContain('has no FHIR resourceType');
-      expect((await failure(openConceptMap(writeJson({ resourceType: 'Bundle', entry: [{ resource: { resourceType: 'Patient' } }] })))).message).toContain(
+      expect((await carelakeFailure(openConceptMap(writeJson([1, 2])))).message).toContain('has no FHIR resourceType');
+      expect((await carelakeFailure(openConceptMap(writeJson({ resourceType: 'Bundle', entry: [{ resource: { resourceType: 'Patient' } }] })))).message).toContain(
         'no ConceptMap',
       );
     });
 
     it('not JSON, without quoting the file', async () => {
       const file = writeJson('{ "resourceType": "ConceptMap", secret-ish }');
-      const err = await failure(openConceptMap(file));
+      const err = await carelakeFailure(openConceptMap(file));
       expect(err.code).toBe('terminology.conceptmap-json');
       expect(err.message).not.toContain('secret');
     });
 
     it('a missing file', async () => {
-      expect((await failure(openConceptMap(join(dir, 'none.json')))).code).toBe('fs.enoent');
+      expect((await carelakeFailure(openConceptMap(join(dir, 'none.json')))).code).toBe('fs.enoent');
     });
   });
 });

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CarelakeError } from '../../../core/errors.ts';
 import { csvHeaderProblem, openCsvCodeMap } from '../../../transforms/terminology/csvCodeMap.ts';
 import { CODE_SYSTEMS, type MapEntry } from '../../../transforms/terminology/mapEntry.ts';
+import { carelakeFailure, readEntries } from '../../support/terminologyFiles.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'carelake-csvmap-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,22 +17,7 @@ function writeCsv(text: string): string {
   return file;
 }
 
-async function read(file: string): Promise<MapEntry[]> {
-  const map = await openCsvCodeMap(file);
-  const entries: MapEntry[] = [];
-  for await (const entry of map.entries()) entries.push(entry);
-  return entries;
-}
-
-async function failure(promise: Promise<unknown>): Promise<CarelakeError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CarelakeError);
-    return err as CarelakeError;
-  }
-  throw new Error('expected a CarelakeError');
-}
+const read = (file: string): Promise<MapEntry[]> => readEntries(openCsvCodeMap(file));
 
 const HEADER = 'source_system,source_code,source_display,target_code,target_display,equivalence';
 
@@ -134,7 +119,7 @@ describe('openCsvCodeMap', () => {
   describe('errors', () => {
     it('missing columns, named, at the header line', async () => {
       const file = writeCsv('source_system,source_code,equivalence\nlocal,A1,equivalent\n');
-      const err = await failure(read(file));
+      const err = await carelakeFailure(read(file));
       expect(err.code).toBe('terminology.csv-header');
       expect(err.kind).toBe('parse');
       expect(err.location).toEqual({ file, line: 1 });
@@ -143,14 +128,14 @@ describe('openCsvCodeMap', () => {
 
     it('extra columns, named', async () => {
       const file = writeCsv(`${HEADER},notes,owner\nlocal,A1,,1,,equivalent,x,y\n`);
-      const err = await failure(read(file));
+      const err = await carelakeFailure(read(file));
       expect(err.code).toBe('terminology.csv-header');
       expect(err.message).toContain('unknown columns notes, owner');
     });
 
     it('a bad equivalence, at its line and field, not quoting it', async () => {
       const file = writeCsv(`${HEADER}\nlocal,A1,,1,,equivalent\n\nlocal,A2,,2,,same-ish\n`);
-      const err = await failure(read(file));
+      const err = await carelakeFailure(read(file));
       expect(err.code).toBe('terminology.csv-row');
       expect(err.location).toEqual({ file, line: 4, field: 'equivalence' });
       expect(err.message).toContain('equivalence is not one of relatedto, equivalent');
@@ -159,33 +144,33 @@ describe('openCsvCodeMap', () => {
 
     it('a missing target for a matched row', async () => {
       const file = writeCsv(`${HEADER}\nlocal,A1,,,,equivalent\n`);
-      const err = await failure(read(file));
+      const err = await carelakeFailure(read(file));
       expect(err.location).toEqual({ file, line: 2, field: 'target_code' });
       expect(err.message).toContain('target_code is empty');
     });
 
     it('missing source_system, source_code, equivalence', async () => {
-      expect((await failure(read(writeCsv(`${HEADER}\n,A1,,1,,equivalent\n`)))).location).toMatchObject({ line: 2, field: 'source_system' });
-      expect((await failure(read(writeCsv(`${HEADER}\nlocal, ,,1,,equivalent\n`)))).location).toMatchObject({ line: 2, field: 'source_code' });
-      expect((await failure(read(writeCsv(`${HEADER}\nlocal,A1,,1,,\n`)))).location).toMatchObject({ line: 2, field: 'equivalence' });
+      expect((await carelakeFailure(read(writeCsv(`${HEADER}\n,A1,,1,,equivalent\n`)))).location).toMatchObject({ line: 2, field: 'source_system' });
+      expect((await carelakeFailure(read(writeCsv(`${HEADER}\nlocal, ,,1,,equivalent\n`)))).location).toMatchObject({ line: 2, field: 'source_code' });
+      expect((await carelakeFailure(read(writeCsv(`${HEADER}\nlocal,A1,,1,,\n`)))).location).toMatchObject({ line: 2, field: 'equivalence' });
     });
 
     it('a row with the wrong number of fields, at its line, not quoting it', async () => {
       const file = writeCsv(`${HEADER}\nlocal,A1,,1,,equivalent\nlocal,A2,Secret display,2,equivalent\n`);
-      const err = await failure(read(file));
+      const err = await carelakeFailure(read(file));
       expect(err.code).toBe('terminology.csv-row');
       expect(err.location).toEqual({ file, line: 3 });
       expect(err.message).not.toContain('Secret');
     });
 
     it('an empty file', async () => {
-      const err = await failure(read(writeCsv('')));
+      const err = await carelakeFailure(read(writeCsv('')));
       expect(err.code).toBe('terminology.csv-header');
       expect(err.message).toContain('empty');
     });
 
     it('a missing file, when opened', async () => {
-      expect((await failure(openCsvCodeMap(join(dir, 'none.csv')))).code).toBe('fs.enoent');
+      expect((await carelakeFailure(openCsvCodeMap(join(dir, 'none.csv')))).code).toBe('fs.enoent');
     });
   });
 

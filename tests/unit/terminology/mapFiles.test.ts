@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CarelakeError } from '../../../core/errors.ts';
 import { openMapFile } from '../../../transforms/terminology/mapFiles.ts';
 import { RF2_COLUMNS } from '../../../transforms/terminology/rf2ExtendedMap.ts';
+import { carelakeFailure } from '../../support/terminologyFiles.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'carelake-mapfiles-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -13,16 +13,6 @@ function write(name: string, text: string): string {
   const file = join(dir, name);
   writeFileSync(file, text);
   return file;
-}
-
-async function failure(promise: Promise<unknown>): Promise<CarelakeError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CarelakeError);
-    return err as CarelakeError;
-  }
-  throw new Error('expected a CarelakeError');
 }
 
 const RF2 = `${RF2_COLUMNS['uk-clinical'].join('\t')}\r\n00000000-0000-4000-8000-000000000001\t20250101\t1\t999000031000000106\t999002271000000101\t22298006\t1\t1\t\t\tI219\t447561005\t1\r\n`;
@@ -47,7 +37,7 @@ describe('openMapFile', () => {
 
   it('asks for --format for a .txt that is not RF2, or an unknown extension', async () => {
     const txt = write('notes.txt', 'source,target\nA,B\n');
-    const err = await failure(openMapFile(txt));
+    const err = await carelakeFailure(openMapFile(txt));
     expect(err.code).toBe('terminology.format');
     expect(err.kind).toBe('config');
     expect(err.location).toEqual({ file: txt });
@@ -56,20 +46,20 @@ describe('openMapFile', () => {
     expect(err.hint).toContain('--format rf2|conceptmap|csv');
 
     const xml = write('map.xml', '<ConceptMap/>');
-    const xmlErr = await failure(openMapFile(xml));
+    const xmlErr = await carelakeFailure(openMapFile(xml));
     expect(xmlErr.code).toBe('terminology.format');
     expect(xmlErr.message).toContain('.xml file');
-    expect((await failure(openMapFile(write('noextension', CSV)))).message).toContain('no extension');
+    expect((await carelakeFailure(openMapFile(write('noextension', CSV)))).message).toContain('no extension');
   });
 
   it('passes on the reader’s own errors when the format is given', async () => {
-    const err = await failure(openMapFile(write('bad.txt', 'not a header\n'), 'rf2'));
+    const err = await carelakeFailure(openMapFile(write('bad.txt', 'not a header\n'), 'rf2'));
     expect(err.code).toBe('terminology.rf2-header');
   });
 
   it('reports a missing file as a filesystem error, with or without a format', async () => {
-    expect((await failure(openMapFile(join(dir, 'missing.json')))).code).toBe('fs.enoent');
-    expect((await failure(openMapFile(join(dir, 'missing.csv'), 'csv'))).code).toBe('fs.enoent');
-    expect((await failure(openMapFile(join(dir, 'missing.dat')))).code).toBe('fs.enoent');
+    expect((await carelakeFailure(openMapFile(join(dir, 'missing.json')))).code).toBe('fs.enoent');
+    expect((await carelakeFailure(openMapFile(join(dir, 'missing.csv'), 'csv'))).code).toBe('fs.enoent');
+    expect((await carelakeFailure(openMapFile(join(dir, 'missing.dat')))).code).toBe('fs.enoent');
   });
 });

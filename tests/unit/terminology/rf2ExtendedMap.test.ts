@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CarelakeError } from '../../../core/errors.ts';
 import { CODE_SYSTEMS, type MapEntry } from '../../../transforms/terminology/mapEntry.ts';
 import { RF2_COLUMNS, openRf2ExtendedMap, rf2Layout, rf2Target } from '../../../transforms/terminology/rf2ExtendedMap.ts';
+import { carelakeFailure, readEntries } from '../../support/terminologyFiles.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'carelake-rf2-'));
 let fileCount = 0;
@@ -62,22 +63,7 @@ function ukRow(set: Fields = {}): string {
   return RF2_COLUMNS['uk-clinical'].map((name) => fields[name]).join('\t');
 }
 
-async function read(file: string): Promise<MapEntry[]> {
-  const map = await openRf2ExtendedMap(file);
-  const entries: MapEntry[] = [];
-  for await (const entry of map.entries()) entries.push(entry);
-  return entries;
-}
-
-async function failure(promise: Promise<unknown>): Promise<CarelakeError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CarelakeError);
-    return err as CarelakeError;
-  }
-  throw new Error('expected a CarelakeError');
-}
+const read = (file: string): Promise<MapEntry[]> => readEntries(openRf2ExtendedMap(file));
 
 describe('rf2Layout', () => {
   it('tells the International and UK Clinical Edition headers apart', () => {
@@ -214,7 +200,7 @@ describe('openRf2ExtendedMap', () => {
 
   it('refuses a header that is neither layout, at line 1, saying what was expected', async () => {
     const file = writeMap([INT_HEADER.replace('mapCategoryId', 'mapKind'), intRow()]);
-    const err = await failure(openRf2ExtendedMap(file));
+    const err = await carelakeFailure(openRf2ExtendedMap(file));
     expect(err.code).toBe('terminology.rf2-header');
     expect(err.kind).toBe('parse');
     expect(err.location).toEqual({ file, line: 1 });
@@ -226,20 +212,20 @@ describe('openRf2ExtendedMap', () => {
   it('refuses an empty file as having no header', async () => {
     const file = join(dir, 'empty.txt');
     writeFileSync(file, '');
-    const err = await failure(openRf2ExtendedMap(file));
+    const err = await carelakeFailure(openRf2ExtendedMap(file));
     expect(err.code).toBe('terminology.rf2-header');
     expect(err.message).toContain('empty');
   });
 
   it('reports a missing file as a filesystem error', async () => {
-    const err = await failure(openRf2ExtendedMap(join(dir, 'nope.txt')));
+    const err = await carelakeFailure(openRf2ExtendedMap(join(dir, 'nope.txt')));
     expect(err.code).toBe('fs.enoent');
   });
 
   describe('row errors name file, line and field, never the value', () => {
     async function rowError(rows: string[], header = INT_HEADER): Promise<{ err: CarelakeError; file: string }> {
       const file = writeMap([header, ...rows]);
-      return { err: await failure(read(file)), file };
+      return { err: await carelakeFailure(read(file)), file };
     }
 
     it('wrong column count', async () => {
