@@ -17,11 +17,3 @@ export function codeKey(system: string, code: string): string | null {
   return trimmed;
 }
 
-/**
- * Standard code systems (ICD-10, OPCS-4, SNOMED CT, LOINC and the other `http://hl7.org/fhir/sid/…`
- * systems) as opposed to a Trust's or a laboratory's own: a fact mapped through a map whose source is
- * local carries the rule `local`.
- */
-export function isStandardSystem(system: string): boolean {
-  return (Object.values(CODE_SYSTEMS) as string[]).includes(system) || system === 'http://loinc.org' || system.startsWith('http://hl7.org/fhir/sid/');
-}

@@ -24,7 +24,11 @@ import { CODE_SYSTEMS } from './mapEntry.ts';
 
 const SNOMED = quoteLiteral(CODE_SYSTEMS.snomed);
 
-/** SQL: is `expr` a standard code system (isStandardSystem() in codeKey.ts)? */
+/**
+ * SQL: is `expr` a standard code system (ICD-10, OPCS-4, SNOMED CT, LOINC and the other
+ * `http://hl7.org/fhir/sid/…` systems) rather than a Trust's or a laboratory's own? A forward map from a
+ * local system gives the rule `local`.
+ */
 function standardSystemSql(expr: string): string {
   const named = [...Object.values(CODE_SYSTEMS), 'http://loinc.org'].map(quoteLiteral).join(', ');
   return `(${expr} IN (${named}) OR starts_with(${expr}, 'http://hl7.org/fhir/sid/'))`;
