@@ -18,6 +18,7 @@
 //   concept; then forward maps before reverse ones; then by precedence (carelake.yml order, then load
 //   order), then name.
 
+import { createHash } from 'node:crypto';
 import type { DuckDb } from '../../core/duckdb.ts';
 import { quoteLiteral } from '../../core/sql.ts';
 import { CODE_SYSTEMS } from './mapEntry.ts';
@@ -150,9 +151,19 @@ FROM (
 GROUP BY code
 `;
 
-/** Rebuilds terminology.concepts and terminology.code_lookup from the registered maps. */
-export async function rebuildCodeLookup(db: DuckDb, options: { onlyIfMissing?: boolean } = {}): Promise<void> {
-  const verb = options.onlyIfMissing ? 'CREATE TABLE IF NOT EXISTS' : 'CREATE OR REPLACE TABLE';
-  await db.run(`${verb} terminology.concepts AS ${CONCEPTS_SQL}`, undefined, 'build terminology.concepts');
-  await db.run(`${verb} terminology.code_lookup AS ${CODE_LOOKUP_SQL}`, undefined, 'build terminology.code_lookup');
+/** Names the SQL above: a lookup built by another carelake version is rebuilt, even with no new map. */
+const LOOKUP_VERSION = createHash('sha256').update(CONCEPTS_SQL).update(CODE_LOOKUP_SQL).digest('hex').slice(0, 16);
+
+/**
+ * Rebuilds terminology.concepts and terminology.code_lookup from the registered maps; with
+ * `onlyIfStale`, only when they are missing or were built by other SQL than this version's.
+ */
+export async function rebuildCodeLookup(db: DuckDb, options: { onlyIfStale?: boolean } = {}): Promise<void> {
+  if (options.onlyIfStale) {
+    const built = await db.scalar(`SELECT comment FROM duckdb_tables() WHERE schema_name = 'terminology' AND table_name = 'code_lookup'`);
+    if (built === LOOKUP_VERSION) return;
+  }
+  await db.run(`CREATE OR REPLACE TABLE terminology.concepts AS ${CONCEPTS_SQL}`, undefined, 'build terminology.concepts');
+  await db.run(`CREATE OR REPLACE TABLE terminology.code_lookup AS ${CODE_LOOKUP_SQL}`, undefined, 'build terminology.code_lookup');
+  await db.run(`COMMENT ON TABLE terminology.code_lookup IS '${LOOKUP_VERSION}'`);
 }

@@ -48,7 +48,7 @@ const ENTRY_COLUMNS: readonly (readonly [name: string, type: ColumnType])[] = [
   ['map_block', 'INTEGER'],
 ];
 
-/** Creates the terminology tables when missing, so models can read them before any map is loaded. */
+/** Creates the terminology tables when missing (and the lookup when stale), so models can read them before any map is loaded. */
 export async function ensureTerminologySchema(db: DuckDb): Promise<void> {
   await db.run(`CREATE SCHEMA IF NOT EXISTS ${TERMINOLOGY_SCHEMA}`);
   await db.run(`CREATE TABLE IF NOT EXISTS terminology.maps (
@@ -75,7 +75,7 @@ export async function ensureTerminologySchema(db: DuckDb): Promise<void> {
   await db.run(
     `CREATE TABLE IF NOT EXISTS terminology.map_entries (map_name VARCHAR NOT NULL, map_version VARCHAR NOT NULL, ${ENTRY_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`,
   );
-  await rebuildCodeLookup(db, { onlyIfMissing: true });
+  await rebuildCodeLookup(db, { onlyIfStale: true });
 }
 
 export interface RegisterMapOptions {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MAP_NAME, parseConfig } from '../../../core/config.ts';
 import { DuckDb } from '../../../core/duckdb.ts';
-import { registerMap } from '../../../transforms/terminology/mapRegistry.ts';
+import { ensureTerminologySchema, registerMap } from '../../../transforms/terminology/mapRegistry.ts';
 import { registerConfiguredMaps } from '../../../warehouse/build/terminologyMaps.ts';
 import { writeCsvMap } from '../../support/terminologyFiles.ts';
 
@@ -65,6 +65,23 @@ describe('registerConfiguredMaps', () => {
       await expect(registerConfiguredMaps(db, config, NOW)).rejects.toThrow(join(dir, 'trud', 'missing.txt'));
     } finally {
       db.close();
+    }
+  });
+});
+
+describe('ensureTerminologySchema', () => {
+  it('rebuilds a code_lookup built by other SQL (another carelake version), keeping the maps', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carelake-stale-lookup-'));
+    const db = await DuckDb.open(':memory:');
+    try {
+      const file = writeCsvMap(dir, 'lab.csv', [{ system: LAB, code: 'NA', target: '1000661000000107' }]);
+      await registerMap(db, { file, name: 'lab', version: '1', origin: 'cli', now: NOW });
+      await db.run(`CREATE OR REPLACE TABLE terminology.code_lookup AS SELECT 'old shape' AS x`);
+      await ensureTerminologySchema(db);
+      expect(await db.all(`SELECT map_rule, snomed_code FROM terminology.code_lookup`)).toEqual([{ map_rule: 'local', snomed_code: '1000661000000107' }]);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
