@@ -43,7 +43,7 @@ function icd10For(n: number): { dotted: string; nhs: string } {
   return sub === 10 ? { dotted: category, nhs: `${category}X` } : { dotted: `${category}.${sub}`, nhs: `${category}${sub}` };
 }
 
-export async function writeUkMap(file: string, rows: number): Promise<void> {
+async function writeUkMap(file: string, rows: number): Promise<void> {
   const out = createWriteStream(file);
   const write = async (line: string) => {
     if (!out.write(`${line}\r\n`)) await once(out, 'drain');
