@@ -151,6 +151,9 @@ export const sourceConfig = z.discriminatedUnion('kind', [
   esrSource.refine(onePlace, { message: "give exactly one of 'path' (a local folder) or 'sftp' (a remote folder)", path: ['path'] }),
 ]);
 
+/** What a code map may be called: it is stored with every fact it maps (map_name). */
+export const MAP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
 const configSchema = z.strictObject({
   lake: z.string().default('./lake'),
   /** Names the pseudonymisation domain: tokens from two projects cannot be linked. */
@@ -177,7 +180,7 @@ const configSchema = z.strictObject({
         .array(
           z.strictObject({
             /** How facts name the map (map_name); letters, digits, '.', '_', '-'. */
-            name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-'"),
+            name: z.string().regex(MAP_NAME, "letters, digits, '.', '_' or '-'"),
             /** The release it comes from (e.g. 40.2.0, 20251001); a new release needs a new version. */
             version: z.string().min(1),
             /** The map file: an RF2 extended map snapshot, a FHIR ConceptMap (.json) or a local CSV map. */

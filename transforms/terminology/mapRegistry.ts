@@ -10,6 +10,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { ColumnType, DuckDb } from '../../core/duckdb.ts';
+import { MAP_NAME } from '../../core/config.ts';
 import { CarelakeError } from '../../core/errors.ts';
 import { describeLocalFile } from '../../pipelines/landing/localFiles.ts';
 import { rebuildCodeLookup } from './codeLookup.ts';
@@ -102,15 +103,14 @@ export interface RegisteredMap {
   replaced: string | null;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export async function registerMap(db: DuckDb, options: RegisterMapOptions): Promise<RegisteredMap> {
   const { name, version } = options;
-  if (!NAME.test(name)) throw userError('terminology.map-name', `map name '${name}' must be letters, digits, '.', '_' or '-'`);
+  if (!MAP_NAME.test(name)) throw userError('terminology.map-name', `map name '${name}' must be letters, digits, '.', '_' or '-'`);
   if (version.trim() === '') throw userError('terminology.map-version', `map '${name}' needs a version (the release it comes from, e.g. 40.2.0 or 20251001)`);
   await ensureTerminologySchema(db);
   const identity = await describeLocalFile(options.file);
-  const existing = await db.all(`SELECT sha256, format, rows_read, entries, inactive_or_superseded, unclassifiable, is_current, origin FROM terminology.maps WHERE map_name = $1 AND map_version = $2`, [name, version]);
+  const existing = await db.all(`SELECT sha256, format, rows_read, entries, inactive_or_superseded, unclassifiable, is_current, origin, precedence FROM terminology.maps WHERE map_name = $1 AND map_version = $2`, [name, version]);
   const previous = existing[0];
   if (previous !== undefined) {
     if (previous.sha256 !== identity.sha256) {
@@ -124,6 +124,11 @@ export async function registerMap(db: DuckDb, options: RegisterMapOptions): Prom
     }
     if (previous.is_current === true) {
       if (previous.origin !== options.origin) await db.run(`UPDATE terminology.maps SET origin = $1 WHERE map_name = $2 AND map_version = $3`, [options.origin, name, version]);
+      // Maps moved in carelake.yml change which one wins, without a new version.
+      if (options.precedence !== undefined && Number(previous.precedence) !== options.precedence) {
+        await db.run(`UPDATE terminology.maps SET precedence = $1 WHERE map_name = $2`, [options.precedence, name]);
+        await rebuildCodeLookup(db);
+      }
       return {
         name,
         version,

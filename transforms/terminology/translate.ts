@@ -47,11 +47,12 @@ export async function translateCode(db: DuckDb, request: TranslateRequest): Prom
     match.push({ equivalence: 'equal', concept: { system, code: key, display }, source: null, rule: 'exact', preferred: true });
   }
 
-  const mapFilter = request.map === undefined ? '' : 'AND map_name = $3';
+  /** Only the named map, when one is given: `$3`. */
+  const onlyMap = (column: string) => (request.map === undefined ? '' : `AND ${column} = $3`);
   const params = request.map === undefined ? [system, key] : [system, key, request.map];
   const lookups = await db.all(
     `SELECT map_name, map_version, map_rule, snomed_code, is_preferred, candidates::JSON AS candidates
-     FROM terminology.code_lookup WHERE source_system = $1 AND source_key = $2 ${mapFilter}
+     FROM terminology.code_lookup WHERE source_system = $1 AND source_key = $2 ${onlyMap('map_name')}
      ORDER BY NOT is_preferred, precedence, map_name`,
     params,
   );
@@ -78,7 +79,7 @@ export async function translateCode(db: DuckDb, request: TranslateRequest): Prom
     `SELECT e.map_name, e.map_version, e.target_system, e.target_code, e.target_display, e.equivalence, e.comment,
             e.map_group, e.map_priority, e.map_rule, e.map_advice
      FROM terminology.map_entries e JOIN terminology.maps m ON m.map_name = e.map_name AND m.is_current
-     WHERE e.source_system = $1 AND e.source_key = $2 ${mapFilter.replace('map_name', 'e.map_name')}
+     WHERE e.source_system = $1 AND e.source_key = $2 ${onlyMap('e.map_name')}
        AND (e.target_code IS NULL OR e.equivalence IN ('unmatched', 'disjoint') OR m.format = 'rf2')
      ORDER BY m.precedence, e.map_name, e.map_group NULLS FIRST, e.map_priority NULLS FIRST`,
     params,

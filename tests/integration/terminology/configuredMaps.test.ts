@@ -8,11 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MAP_NAME, parseConfig } from '../../../core/config.ts';
 import { DuckDb } from '../../../core/duckdb.ts';
 import { ensureTerminologySchema, registerMap } from '../../../transforms/terminology/mapRegistry.ts';
+import { withCheckDigit } from '../../../transforms/terminology/sctid.ts';
 import { registerConfiguredMaps } from '../../../warehouse/build/terminologyMaps.ts';
 import { writeCsvMap } from '../../support/terminologyFiles.ts';
 
 const NOW = new Date('2026-11-21T09:00:00Z');
 const LAB = 'https://lab.example.nhs.uk/CodeSystem/tests';
+// A made-up concept id (extension partition), valid by check digit.
+const OTHER_CONCEPT = withCheckDigit('99000100000010');
 
 describe('registerConfiguredMaps', () => {
   let dir: string;
@@ -53,6 +56,22 @@ describe('registerConfiguredMaps', () => {
       const sync = await registerConfiguredMaps(db, labOnly, NOW);
       expect(sync.removed).toEqual([DEMO_MAP_NAME, 'gp']);
       expect(await db.all(`SELECT DISTINCT map_name FROM terminology.map_entries ORDER BY map_name`)).toEqual([{ map_name: 'adhoc' }, { map_name: 'lab' }]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('follows a reordering of the config without new versions: the first listed map wins', async () => {
+    const db = await DuckDb.open(':memory:');
+    try {
+      writeCsvMap(dir, 'other.csv', [{ system: 'icd10', code: 'I10', target: OTHER_CONCEPT }]);
+      const gpFirst = configWith('terminology:\n  maps:\n    - { name: gp, version: "1", path: ./gp.csv }\n    - { name: other, version: "1", path: ./other.csv }');
+      await registerConfiguredMaps(db, gpFirst, NOW);
+      expect(await db.all(`SELECT map_name FROM terminology.code_lookup WHERE source_key = 'I10' AND is_preferred`)).toEqual([{ map_name: 'gp' }]);
+      const otherFirst = configWith('terminology:\n  maps:\n    - { name: other, version: "1", path: ./other.csv }\n    - { name: gp, version: "1", path: ./gp.csv }');
+      const sync = await registerConfiguredMaps(db, otherFirst, NOW);
+      expect(sync.registered.map((m) => m.status)).toEqual(['unchanged', 'unchanged']);
+      expect(await db.all(`SELECT map_name, snomed_code FROM terminology.code_lookup WHERE source_key = 'I10' AND is_preferred`)).toEqual([{ map_name: 'other', snomed_code: OTHER_CONCEPT }]);
     } finally {
       db.close();
     }
