@@ -22,6 +22,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 import type { Attributes, Connection, SFTPWrapper } from 'ssh2';
+import { ed25519KeyPair } from './sshKeys.ts';
 
 export interface SftpTestServer {
   readonly kind: 'openssh' | 'ssh2';
@@ -63,7 +64,7 @@ function fingerprintOf(publicKeyLine: string): string {
 
 /** A fingerprint of a freshly generated, different host key — for "wrong host key" tests. */
 export function randomHostKeySha256(): string {
-  return fingerprintOf(ssh2.utils.generateKeyPairSync('ed25519').public);
+  return fingerprintOf(ed25519KeyPair().public);
 }
 
 // ---- Process bookkeeping ------------------------------------------------------------------------
@@ -629,8 +630,8 @@ async function writeFiles(root: string): Promise<Files> {
   const dir = await mkdtemp(join(tmpdir(), 'carelake-sftpd-'));
   await mkdir(root, { recursive: true });
   const username = userInfo().username;
-  const host = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'carelake-sftp-test-host' });
-  const client = ssh2.utils.generateKeyPairSync('ed25519', { comment: `${username}@carelake-sftp-test` });
+  const host = ed25519KeyPair('carelake-sftp-test-host');
+  const client = ed25519KeyPair(`${username}@carelake-sftp-test`);
   const files: Files = {
     dir,
     root,

@@ -2,14 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { utils } from 'ssh2';
 import { describe, expect, it } from 'vitest';
 import { hostKeySha256, pinnedHostKey } from '../../../pipelines/sftp/hostKey.ts';
+import { ed25519KeyPair } from '../../support/sshKeys.ts';
 
 const keygen = spawnSync('ssh-keygen', ['-?']).error === undefined;
 
 function newPublicKey(): { line: string; blob: Buffer } {
-  const { public: line } = utils.generateKeyPairSync('ed25519');
+  const { public: line } = ed25519KeyPair();
   return { line, blob: Buffer.from(line.split(' ')[1]!, 'base64') };
 }
 
