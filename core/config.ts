@@ -205,8 +205,44 @@ const configSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
+      auth: z
+        .strictObject({
+          /** API keys, stored hashed (`carelake keys create`); an admin file outside the lake. */
+          apiKeysFile: z.string().optional(),
+          /** Bearer JWTs from an identity provider, verified with jose against its JWKS. */
+          jwt: z
+            .strictObject({
+              issuer: z.string().min(1),
+              audience: z.string().min(1),
+              /** Exactly one of jwksUri (fetched and cached) or jwksFile (a local JWKS JSON). */
+              jwksUri: z.url().optional(),
+              jwksFile: z.string().optional(),
+              /** The claim naming the carelake role (analyst | commissioner | engineer). */
+              roleClaim: z.string().default('carelake_role'),
+              algorithms: z.array(z.string()).default(['RS256', 'ES256', 'PS256', 'EdDSA']),
+            })
+            .refine((jwt) => (jwt.jwksUri === undefined) !== (jwt.jwksFile === undefined), { message: 'give exactly one of jwksUri or jwksFile' })
+            .optional(),
+        })
+        .default({}),
+      limits: z
+        .strictObject({
+          /** Rows an analyst query may return; more are cut off and the response says so. */
+          maxRows: z.number().int().positive().default(100_000),
+          /** A query still running after this is interrupted. */
+          timeoutMs: z.number().int().positive().default(30_000),
+          /** Requests per principal per window. */
+          rateLimit: z.number().int().positive().default(120),
+          rateWindowMs: z.number().int().positive().default(60_000),
+        })
+        .default({ maxRows: 100_000, timeoutMs: 30_000, rateLimit: 120, rateWindowMs: 60_000 }),
     })
-    .default({ host: '127.0.0.1', port: 8080 }),
+    .default({
+      host: '127.0.0.1',
+      port: 8080,
+      auth: {},
+      limits: { maxRows: 100_000, timeoutMs: 30_000, rateLimit: 120, rateWindowMs: 60_000 },
+    }),
   demo: z
     .strictObject({
       dir: z.string().default('./demo'),
@@ -227,6 +263,7 @@ export interface CarelakeConfig extends RawConfig {
   baseDir: string;
   models: RawConfig['models'] & { projectDir: string };
   governance: RawConfig['governance'] & { keyFile: string };
+  serve: RawConfig['serve'] & { auth: RawConfig['serve']['auth'] & { apiKeysFile: string } };
 }
 
 /** carelake's own folder, which holds the bundled dbt project (dbt_project.yml, models/, macros/). */
@@ -250,7 +287,8 @@ models: { vars: { linkage_accept_test_nhs_numbers: true } }
 # ICD-10 and local codes map to SNOMED CT through the bundled demonstration map; list real maps (NHS
 # TRUD releases, local CSVs) under terminology.maps — README.md, "Terminology".
 terminology: { demoMap: true }
-governance: { keyFile: ./lake/secrets/pseudonym.key, suppression: hes }
+# Secrets live beside this file, outside the lake and the repository (secrets/ is git-ignored).
+governance: { keyFile: ./secrets/pseudonym.key, suppression: hes }
 serve: { host: 127.0.0.1, port: 8080 }
 `;
 
@@ -337,7 +375,17 @@ function absolutise(raw: RawConfig, origin: { file: string | null; baseDir: stri
     sources: raw.sources.map(absoluteSource(at)),
     models: { ...raw.models, projectDir: raw.models.projectDir ? at(raw.models.projectDir) : BUNDLED_PROJECT_DIR },
     terminology: { ...raw.terminology, maps: raw.terminology.maps.map((m) => ({ ...m, path: at(m.path) })) },
-    governance: { ...raw.governance, keyFile: raw.governance.keyFile ? at(raw.governance.keyFile) : resolve(lake, 'secrets', 'pseudonym.key') },
+    // Secrets default to `secrets/` beside the config, never inside the lake: a lake folder is copied,
+    // shared and backed up as data, and a key kept with the tokens it protects would defeat them.
+    governance: { ...raw.governance, keyFile: at(raw.governance.keyFile ?? join('secrets', 'pseudonym.key')) },
+    serve: {
+      ...raw.serve,
+      auth: {
+        ...raw.serve.auth,
+        apiKeysFile: at(raw.serve.auth.apiKeysFile ?? join('secrets', 'api-keys.json')),
+        ...(raw.serve.auth.jwt ? { jwt: { ...raw.serve.auth.jwt, ...(raw.serve.auth.jwt.jwksFile ? { jwksFile: at(raw.serve.auth.jwt.jwksFile) } : {}) } } : {}),
+      },
+    },
     demo: { ...raw.demo, dir: at(raw.demo.dir) },
   };
 }

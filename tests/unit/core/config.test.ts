@@ -15,8 +15,14 @@ describe('parseConfig', () => {
       ['demo-hl7', 'hl7v2', '/project/demo/hl7/*.hl7'],
       ['demo-esr', 'esr', '/project/demo/esr'],
     ]);
-    expect(config.governance.keyFile).toBe('/project/lake/secrets/pseudonym.key');
-    expect(config.serve).toEqual({ host: '127.0.0.1', port: 8080 });
+    // Secrets sit beside the config, never inside the lake with the tokens they protect.
+    expect(config.governance.keyFile).toBe('/project/secrets/pseudonym.key');
+    expect(config.serve).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      auth: { apiKeysFile: '/project/secrets/api-keys.json' },
+      limits: { maxRows: 100_000, timeoutMs: 30_000, rateLimit: 120, rateWindowMs: 60_000 },
+    });
   });
 
   it('reads an sftp block with its defaults and resolves the key file against the config folder', () => {
@@ -77,5 +83,19 @@ describe('parseConfig', () => {
     expect(error.kind).toBe('config');
     for (const pattern of expected) expect(error.render()).toMatch(pattern);
     expect(error.render()).toContain('/project/carelake.yml');
+  });
+
+  it('reads JWT sign-in settings, resolving a JWKS file and refusing both or neither JWKS source', () => {
+    const config = parseConfig(`serve: { auth: { jwt: { issuer: https://idp.example.nhs.uk, audience: carelake, jwksFile: ./secrets/idp.jwks.json } } }`, origin);
+    expect(config.serve.auth.jwt).toEqual({
+      issuer: 'https://idp.example.nhs.uk',
+      audience: 'carelake',
+      jwksFile: '/project/secrets/idp.jwks.json',
+      roleClaim: 'carelake_role',
+      algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'],
+    });
+    for (const jwks of ['', 'jwksFile: a.json, jwksUri: "https://idp.example.nhs.uk/jwks"']) {
+      expect(() => parseConfig(`serve: { auth: { jwt: { issuer: i, audience: a${jwks ? `, ${jwks}` : ''} } } }`, origin)).toThrow(/jwksUri or jwksFile/);
+    }
   });
 });
