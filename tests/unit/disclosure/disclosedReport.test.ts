@@ -16,8 +16,11 @@ describe('discloseReport', () => {
       source,
     );
     expect(result.rows).toEqual([['a', 0], ['b', null], ['c', 10], ['7', null]]);
-    // A NULL count is missing, not suppressed.
-    expect(result.suppressed).toEqual([{ row: 1, column: 'n' }]);
+    // Counts in the commissioner file are never missing: a NULL one was suppressed when it was published.
+    expect(result.suppressed).toEqual([
+      { row: 1, column: 'n' },
+      { row: 3, column: 'n' },
+    ]);
     expect(result.policy.scheme).toBe('hes');
     expect(result.policy.description).toContain('1 to 7');
   });
