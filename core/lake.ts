@@ -51,6 +51,21 @@ export class LakeLayout {
   get lockFile(): string {
     return join(this.root, 'lake.lock');
   }
+  /** The governed-access audit trail (warehouse/audit): append-only, hash-chained JSON Lines. */
+  get auditDir(): string {
+    return join(this.root, 'audit');
+  }
+  get auditLog(): string {
+    return join(this.auditDir, 'audit.jsonl');
+  }
+  /** Seq and hash of the last audit entry, replaced atomically after each append: a cut tail shows. */
+  get auditHead(): string {
+    return join(this.auditDir, 'audit.head.json');
+  }
+  /** Held for the few milliseconds an append (or a verify's snapshot) takes. */
+  get auditLock(): string {
+    return join(this.auditDir, 'audit.lock');
+  }
   /** The file naming the serving database readers should open; replaced atomically on publish. */
   get servingPointer(): string {
     return join(this.serving, 'current.json');
