@@ -1,12 +1,15 @@
 // The `carelake` command line. Each command lives in cli/commands/<name>.ts; this file only declares
 // them, and turns any failure into one clear line and a non-zero exit.
 
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ROLES } from '../warehouse/auth/principal.ts';
+import { auditShowCommand, auditVerifyCommand } from './commands/audit.ts';
 import { buildCommand } from './commands/build.ts';
 import { bulkCancelCommand, bulkStatusCommand } from './commands/bulk.ts';
 import { generateCommand } from './commands/generate.ts';
 import { hl7InspectCommand } from './commands/hl7Inspect.ts';
 import { initCommand } from './commands/init.ts';
+import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './commands/keys.ts';
 import { queryCommand } from './commands/query.ts';
 import { loadCommand } from './commands/load.ts';
 import { linkCommand, type LinkOptions } from './commands/link.ts';
@@ -216,6 +219,51 @@ program
   .description('query the warehouse catalog (engineers)')
   .action(async (sql: string, opts: { json?: boolean }) => {
     await queryCommand(await commandContext(globals()), sql, opts.json ? 'json' : 'table', out);
+  });
+
+const keys = program.command('keys').description('API keys for the serving API: shown once, stored only as a hash');
+keys
+  .command('create')
+  .requiredOption('--name <name>', 'who or what the key is for; unique among active keys (letters, digits, . _ @ -)')
+  .addOption(new Option('--role <role>', 'what the key may do').choices(ROLES).makeOptionMandatory())
+  .description('make a key and print it once; only its hash is kept, in serve.auth.apiKeysFile')
+  .action(async (opts: { name: string; role: string }) => {
+    await keysCreateCommand(await commandContext(globals()), opts, out);
+  });
+keys
+  .command('list')
+  .description('every key: id, name, role, created, revoked (never a secret or hash)')
+  .action(async () => {
+    await keysListCommand(await commandContext(globals()), out);
+  });
+keys
+  .command('revoke')
+  .argument('<name-or-key-id>', "an active key's name, or a key id from `carelake keys list`")
+  .description('refuse a key from now on; a running server notices within a second')
+  .action(async (nameOrKeyId: string) => {
+    await keysRevokeCommand(await commandContext(globals()), nameOrKeyId, out);
+  });
+
+const audit = program.command('audit').description('the audit log of governed queries: check it, read it');
+audit
+  .command('verify')
+  .description('check the audit log is whole (every line present, in order, unaltered); exit 1 naming the first bad line')
+  .action(async () => {
+    await auditVerifyCommand(await commandContext(globals()), out);
+  });
+audit
+  .command('show')
+  .description('audit entries since a time (verified as they are read), as a table or JSON')
+  .option('--since <when>', 'a span back from now (30m, 24h, 7d, 2w) or an ISO date or date-time', '24h')
+  .option('--principal <id>', 'one caller (key:…, jwt:…, cli:…), or a prefix ending in * (e.g. jwt:*)')
+  .option('--outcome <outcome>', 'ok | refused | denied | unauthenticated | rate-limited | error | timeout')
+  .option('--json', 'print a JSON array instead of a table')
+  .action(async (opts: { since: string; principal?: string; outcome?: string; json?: boolean }) => {
+    await auditShowCommand(
+      await commandContext(globals()),
+      { since: opts.since, principal: opts.principal, outcome: opts.outcome, format: opts.json ? 'json' : 'table' },
+      out,
+    );
   });
 
 const terminology = program.command('terminology').description('code maps to SNOMED CT: load them, see what a code translates to');

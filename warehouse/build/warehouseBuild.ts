@@ -12,9 +12,10 @@ import { qualified } from '../../core/sql.ts';
 import { LEDGER_TABLES, type Ledger } from '../../pipelines/ledger/ledger.ts';
 import { runProject } from '../../transforms/models/runProject.ts';
 import type { RunResults } from '../../transforms/models/execute.ts';
+import { landAudit } from '../audit/auditLanding.ts';
 import { DISCLOSURE_POLICIES } from '../disclosure/policy.ts';
 import { publishServingRelease, type PublishedServingRelease } from '../publish/servingBuild.ts';
-import { servingTables, type ServingRole } from '../publish/servingTables.ts';
+import { servedModels, SERVING_ROLES } from '../publish/servedModels.ts';
 import { withModelSession } from './modelSession.ts';
 
 export interface WarehouseBuildOptions {
@@ -49,7 +50,7 @@ export interface WarehouseBuildResult {
 export async function buildWarehouse(options: WarehouseBuildOptions): Promise<WarehouseBuildResult> {
   const { config, layout, ledger, logger, now } = options;
   return withModelSession({ config, layout, env: options.env, now }, async (session) => {
-    const { results, warnings } = await runProject({
+    const { manifest, results, warnings } = await runProject({
       ...session.runner,
       vars: { ...session.runner.vars, ...options.vars },
       db: session.db,
@@ -62,6 +63,9 @@ export async function buildWarehouse(options: WarehouseBuildOptions): Promise<Wa
     const failed = unsuccessful(results);
     const warningText = [...(session.profileWarning ? [session.profileWarning] : []), ...warnings.map((w) => w.message)];
     await copyLedger(session.db, ledger);
+    // A tampered audit log stops the build before anything is published (landAudit verifies it).
+    const audited = await landAudit(session.db, layout.auditLog, { headFile: layout.auditHead, lockFile: layout.auditLock });
+    logger.info({ entries: audited }, 'audit log landed in ops.audit');
     for (const map of session.terminology?.registered ?? []) if (map.status === 'loaded') logger.info({ map: map.name, version: map.version, entries: map.entries }, 'code map registered');
     for (const name of session.terminology?.removed ?? []) logger.info({ map: name }, 'code map no longer configured, removed');
     logger.info({ nodes: results.results.length, failed: failed.length }, 'models built');
@@ -69,7 +73,9 @@ export async function buildWarehouse(options: WarehouseBuildOptions): Promise<Wa
     if (failed.length > 0 || options.publish === false || session.pseudonymiser === null) return done;
 
     const releaseId = now.toISOString().replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z');
-    for (const role of Object.keys(servingTables) as ServingRole[]) {
+    // What is served, and how, is declared on the models (meta.serve in schema.yml).
+    const servingTables = servedModels(manifest, { asOf: now });
+    for (const role of SERVING_ROLES) {
       done.releases.push(
         await publishServingRelease({
           warehouse: session.db,

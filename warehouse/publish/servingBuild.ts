@@ -18,6 +18,7 @@ import type { LakeLayout } from '../../core/lake.ts';
 import { quoteIdent, quoteLiteral } from '../../core/sql.ts';
 import { isIdentifierKind, type IdentifierKind, type Pseudonymiser } from '../../transforms/pseudonymisation/pseudonymiser.ts';
 import { DEFAULT_DISCLOSURE_POLICY, type DisclosurePolicy } from '../disclosure/policy.ts';
+import { buildDisclosedAggregate, disclosedColumns, type ServingAggregateSpec } from './disclosedAggregate.ts';
 import { switchServingPointer, syncDirectory } from '../serving/servingPointer.ts';
 import { identifierLikeColumn } from './identifierColumns.ts';
 
@@ -37,7 +38,11 @@ export interface ServingTableSpec {
   drop?: string[];
   /** Stored as the table's comment in the serving file. */
   description?: string;
+  /** An aggregate (commissioner) table: its counts pass disclosure control before they are stored. */
+  aggregate?: ServingAggregateSpec;
 }
+
+export type { ServingAggregateSpec };
 
 export interface PublishServingOptions {
   /** The open writer connection to warehouse.duckdb. */
@@ -78,8 +83,9 @@ const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 interface PlannedTable {
   spec: ServingTableSpec;
   sql: string;
-  /** The SELECT's columns, in order. */
+  /** The SELECT's columns, in order, with their DuckDB types. */
   sourceColumns: string[];
+  sourceTypes: string[];
 }
 
 export async function publishServingRelease(options: PublishServingOptions): Promise<PublishedServingRelease> {
@@ -102,7 +108,7 @@ export async function publishServingRelease(options: PublishServingOptions): Pro
   }
   // Every table is checked before anything is built, and all problems are reported together.
   const planned = await planTables(warehouse, options.tables);
-  const problems = planned.flatMap((table) => checkTable(table));
+  const problems = planned.flatMap((table) => [...checkTable(table), ...checkAggregate(table)]);
   if (problems.length > 0) throw invalidRelease(role, releaseId, problems);
 
   try {
@@ -122,7 +128,7 @@ export async function publishServingRelease(options: PublishServingOptions): Pro
     attached = true;
     for (const [index, table] of planned.entries()) {
       try {
-        const rows = await buildTable(warehouse, alias, table, pseudonymiser, `${buildTag}_${index}`);
+        const rows = await buildTable(warehouse, alias, table, pseudonymiser, `${buildTag}_${index}`, policy);
         tables.push({ name: table.spec.name, rows });
       } catch (err) {
         throw err instanceof CarelakeError ? err.withNode(`serving table ${table.spec.name} (release ${releaseId}, role ${role})`) : err;
@@ -164,6 +170,8 @@ function checkSettings(options: PublishServingOptions, keep: number, builtAt: st
     if (table.name === RELEASE_TABLE) problems.push(`table name '${RELEASE_TABLE}' is reserved for the release metadata`);
     if (seen.has(table.name)) problems.push(`table '${table.name}' is defined twice`);
     seen.add(table.name);
+    // Commissioners receive aggregates only, disclosure-controlled as they are published.
+    if (options.role === 'commissioner' && !table.aggregate) problems.push(`table ${table.name}: a commissioner table must be an aggregate (counts with a disclosure role)`);
     for (const token of table.tokens ?? []) {
       // The type says IdentifierKind, but specs may come from configuration files.
       if (!isIdentifierKind(token.kind)) problems.push(`table ${table.name}: token column '${token.column}' has unknown kind '${String(token.kind)}'`);
@@ -177,9 +185,9 @@ async function planTables(warehouse: DuckDb, specs: readonly ServingTableSpec[])
   for (const spec of specs) {
     const sql = spec.sql.trim().replace(/;\s*$/, '');
     try {
-      // LIMIT 0 binds the query and names its columns without reading data.
-      const { columns } = await warehouse.table(`SELECT * FROM (${sql}) AS q LIMIT 0`, undefined, `describe serving table ${spec.name}`);
-      planned.push({ spec, sql, sourceColumns: columns });
+      // DESCRIBE binds the query and names its columns and types without reading data.
+      const described = await warehouse.table(`DESCRIBE SELECT * FROM (${sql}) AS q`, undefined, `describe serving table ${spec.name}`);
+      planned.push({ spec, sql, sourceColumns: described.rows.map((r) => String(r[0])), sourceTypes: described.rows.map((r) => String(r[1])) });
     } catch (err) {
       throw err instanceof CarelakeError ? err.withNode(`serving table ${spec.name}`) : err;
     }
@@ -229,6 +237,7 @@ type OutputColumn = { kind: 'source'; name: string } | { kind: 'token'; name: st
 
 /** Source columns in SELECT order, each tokenised column replaced in place by its token column(s). */
 function outputColumns(table: PlannedTable): OutputColumn[] {
+  if (table.spec.aggregate) return disclosedColumns(table.spec.aggregate).map((name) => ({ kind: 'source', name }));
   const tokens = table.spec.tokens ?? [];
   const drop = new Set(table.spec.drop ?? []);
   const output: OutputColumn[] = [];
@@ -243,9 +252,48 @@ function outputColumns(table: PlannedTable): OutputColumn[] {
   return output;
 }
 
+const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/;
+
+/** An aggregate table's counts, means and rates must exist, and no number may hide as a dimension. */
+function checkAggregate(table: PlannedTable): string[] {
+  const aggregate = table.spec.aggregate;
+  if (!aggregate) return [];
+  const where = `table ${table.spec.name}`;
+  const problems: string[] = [];
+  if ((table.spec.tokens ?? []).length > 0) problems.push(`${where}: an aggregate table holds no identifiers, so it cannot have token columns`);
+  const typeOf = new Map(table.sourceColumns.map((c, i) => [c, table.sourceTypes[i]!]));
+  const named = [...aggregate.dimensions, ...aggregate.counts, ...aggregate.measures.map((m) => m.column)];
+  for (const column of named) if (!typeOf.has(column)) problems.push(`${where}: column '${column}' is not returned by the model`);
+  for (const column of table.sourceColumns) if (!named.includes(column)) problems.push(`${where}: column '${column}' has no disclosure role`);
+  for (const column of aggregate.counts) {
+    const type = typeOf.get(column);
+    if (type && !/INT/.test(type)) problems.push(`${where}: count column '${column}' is ${type}; a count must be a whole number`);
+  }
+  for (const column of aggregate.dimensions) {
+    const type = typeOf.get(column);
+    if (type && NUMERIC_TYPE.test(type) && !aggregate.declaredDimensions.includes(column)) {
+      problems.push(`${where}: '${column}' is a number (${type}) with no disclosure role; mark it disclosure: count, measure or dimension`);
+    }
+  }
+  return problems;
+}
+
 /** Creates one serving table and returns its row count. */
-async function buildTable(warehouse: DuckDb, alias: string, table: PlannedTable, pseudonymiser: Pseudonymiser, tag: string): Promise<number> {
+async function buildTable(
+  warehouse: DuckDb,
+  alias: string,
+  table: PlannedTable,
+  pseudonymiser: Pseudonymiser,
+  tag: string,
+  policy: DisclosurePolicy,
+): Promise<number> {
   const { spec, sql } = table;
+  if (spec.aggregate) {
+    const target = `${quoteIdent(alias)}.main.${quoteIdent(spec.name)}`;
+    const rows = await buildDisclosedAggregate(warehouse, target, sql, spec.aggregate, policy, tag);
+    if (spec.description) await warehouse.run(`COMMENT ON TABLE ${target} IS ${quoteLiteral(spec.description)}`, undefined, `describe serving table ${spec.name}`);
+    return rows;
+  }
   const tokens = spec.tokens ?? [];
   const mappings = tokens.map((_, i) => `_carelake_tokens_${tag}_${i}`);
   try {
@@ -306,14 +354,15 @@ async function writeReleaseTable(
   const target = `${quoteIdent(alias)}.main.${quoteIdent(RELEASE_TABLE)}`;
   // built_at is ISO-8601 text in UTC: unambiguous without the ICU extension a locked-down reader lacks.
   await warehouse.run(
-    `CREATE TABLE ${target} (release_id VARCHAR NOT NULL, role VARCHAR NOT NULL, built_at VARCHAR NOT NULL, disclosure_policy VARCHAR NOT NULL, tables VARCHAR[] NOT NULL)`,
+    `CREATE TABLE ${target} (release_id VARCHAR NOT NULL, role VARCHAR NOT NULL, built_at VARCHAR NOT NULL, disclosure_policy VARCHAR NOT NULL, disclosure_rules VARCHAR NOT NULL, tables VARCHAR[] NOT NULL)`,
     undefined,
     'create the release table',
   );
   // The table list is read back from the file itself, so it records what was actually built.
   await warehouse.run(
-    `INSERT INTO ${target} SELECT $1, $2, $3, $4, coalesce(list(table_name ORDER BY table_name), []) FROM duckdb_tables() WHERE database_name = $5 AND schema_name = 'main' AND table_name <> $6`,
-    [release.releaseId, release.role, new Date(release.builtAt).toISOString(), release.policy.scheme, alias, RELEASE_TABLE],
+    `INSERT INTO ${target} SELECT $1, $2, $3, $4, $5, coalesce(list(table_name ORDER BY table_name), []) FROM duckdb_tables() WHERE database_name = $6 AND schema_name = 'main' AND table_name <> $7`,
+    // The scheme names the preset; the rules record it exactly, overrides included, for a page to state.
+    [release.releaseId, release.role, new Date(release.builtAt).toISOString(), release.policy.scheme, JSON.stringify(release.policy), alias, RELEASE_TABLE],
     'write the release table',
   );
 }

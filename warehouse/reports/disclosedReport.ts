@@ -49,7 +49,11 @@ export function discloseReport(report: ReportDefinition, result: { columns: stri
     for (const index of countIndexes) {
       const column = result.columns[index]!;
       const count = toCount(row[index] ?? null, report.id, column, rowIndex);
-      if (count === null) continue;
+      if (count === null) {
+        // Counts are never missing in the commissioner file: a NULL there was suppressed at publish.
+        suppressed.push({ row: rowIndex, column });
+        continue;
+      }
       const disclosed = applyToCount(source.policy, count);
       out[index] = disclosed.value;
       if (disclosed.suppressed) suppressed.push({ row: rowIndex, column });

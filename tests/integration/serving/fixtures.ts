@@ -103,5 +103,10 @@ export const analystTables: ServingTableSpec[] = [
 
 /** Aggregates only, as commissioners receive them. */
 export const commissionerTables: ServingTableSpec[] = [
-  { name: 'srv_example_counts', sql: 'SELECT category, n FROM fct_category_counts', description: 'Counts per category.' },
+  {
+    name: 'srv_example_counts',
+    sql: 'SELECT category, n FROM fct_category_counts',
+    description: 'Counts per category.',
+    aggregate: { dimensions: ['category'], declaredDimensions: [], counts: ['n'], measures: [], rates: [] },
+  },
 ];

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DuckDb, withDuckDb } from '../../../core/duckdb.ts';
 import { CarelakeError } from '../../../core/errors.ts';
 import { quoteIdent } from '../../../core/sql.ts';
+import { DISCLOSURE_POLICIES } from '../../../warehouse/disclosure/policy.ts';
 import { publishServingRelease, type PublishServingOptions } from '../../../warehouse/publish/servingBuild.ts';
 import { readServingPointer } from '../../../warehouse/serving/servingPointer.ts';
 import { ServingReader } from '../../../warehouse/serving/servingReader.ts';
@@ -99,8 +100,10 @@ describe('publishServingRelease', () => {
       expect(rows.filter((r) => r.patient_token === null)).toHaveLength(2);
       expect(lake.pseudonymiser.token('nhs_number', INVALID_NHS)).toBeNull();
 
-      const release = await db.all('SELECT release_id, role, built_at, disclosure_policy, tables FROM _release');
-      expect(release).toEqual([{ release_id: 'r1', role: 'analyst', built_at: BUILT_AT, disclosure_policy: 'hes', tables: ['srv_patient'] }]);
+      const release = await db.all('SELECT release_id, role, built_at, disclosure_policy, disclosure_rules, tables FROM _release');
+      expect(release).toEqual([
+        { release_id: 'r1', role: 'analyst', built_at: BUILT_AT, disclosure_policy: 'hes', disclosure_rules: JSON.stringify(DISCLOSURE_POLICIES.hes), tables: ['srv_patient'] },
+      ]);
     });
   });
 
