@@ -134,7 +134,7 @@ export async function runSource(source: SourceConfig, listed: ListedSource, opti
           await DuckDb.open(':memory:', {
             // Output order need not follow input order: line numbers are assigned by row_number() over a
             // single-threaded scan, so they stay exact (tested on a large file), and memory stays flat.
-            settings: { threads: String(Math.max(1, Math.floor(2 / slots))), memory_limit: '128MB', temp_directory: join(layout.tmp, runId, `spill-${i}`), preserve_insertion_order: 'false' },
+            settings: { threads: String(Math.max(1, Math.floor(2 / slots))), memory_limit: '256MB', temp_directory: join(layout.tmp, runId, `spill-${i}`), preserve_insertion_order: 'false' },
           }),
         );
       }
