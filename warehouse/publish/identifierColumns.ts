@@ -50,7 +50,7 @@ const IDENTIFYING_TERMS: readonly (readonly string[])[] = [
 
 // A term followed by one of these describes a minimised or derived form (`postcode_district`,
 // `birth_date_year`, `nhs_number_valid`, `nhs_number_token`), not the identifier itself.
-const MINIMISED_SUFFIXES = new Set(['district', 'sector', 'area', 'lsoa', 'msoa', 'region', 'year', 'band', 'token', 'valid', 'status', 'present', 'count', 'source']);
+const MINIMISED_SUFFIXES = new Set(['district', 'sector', 'area', 'lsoa', 'msoa', 'region', 'year', 'band', 'token', 'valid', 'verified', 'status', 'present', 'count', 'source']);
 
 // Linkage pair suffixes (`_l`/`_r`) do not change what a column holds.
 const PAIR_SUFFIX = /_(l|r)$/;

@@ -43,14 +43,21 @@ export class ServingReader {
   }
 
   /**
-   * Runs `work` on the current release's connection. The connection stays open for the whole of
+   * Runs `work` on a new connection to the current release. The release stays open for the whole of
    * `work` even if a newer release is published meanwhile. Throws `serving.not-published` when the
    * role has no release.
    */
   async use<T>(work: (db: DuckDb, release: ServingRelease) => Promise<T>): Promise<T> {
     const handle = await this.acquire();
     try {
-      return await work(handle.db, handle.release);
+      // A connection of its own per use: DuckDB runs one statement at a time per connection, so
+      // concurrent requests would queue behind each other, and interrupting one would stop another.
+      const connection = await handle.db.connect();
+      try {
+        return await work(connection, handle.release);
+      } finally {
+        connection.close();
+      }
     } finally {
       handle.leases -= 1;
       this.closeIfIdle(handle);

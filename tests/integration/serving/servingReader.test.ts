@@ -72,9 +72,26 @@ describe('ServingReader', () => {
     expect(await reader.use(async (db) => db.scalar('SELECT release_id FROM _release'))).toBe('c2');
   });
 
-  it('shares one connection between concurrent uses of the same release', async () => {
+  it('gives each concurrent use its own connection to the one open release, closed when the use ends', async () => {
     await publish('c1');
-    const seen = await Promise.all([1, 2, 3].map(() => reader.use(async (db) => db)));
-    expect(new Set(seen).size).toBe(1);
+    let inside = 0;
+    let most = 0;
+    const seen = await Promise.all(
+      [1, 2, 3].map(() =>
+        reader.use(async (db, release) => {
+          inside += 1;
+          most = Math.max(most, inside);
+          // All three are in use at once.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          const rows = Number(await db.scalar('SELECT count(*) FROM srv_example_counts'));
+          inside -= 1;
+          return { db, release: release.releaseId, rows };
+        }),
+      ),
+    );
+    expect(most).toBe(3);
+    expect(new Set(seen.map((s) => s.db)).size).toBe(3);
+    expect(new Set(seen.map((s) => `${s.release}:${s.rows}`)).size).toBe(1);
+    await expect(seen[0]!.db.scalar('SELECT 1')).rejects.toThrow();
   });
 });
