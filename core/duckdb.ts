@@ -1,7 +1,7 @@
 // The one module that opens DuckDB and runs SQL; everything else asks it. It translates DuckDB's
 // errors once, naming the step and the SQL, and turns "file is locked" into a message a person can act on.
 
-import { DuckDBDateValue, DuckDBInstance, DuckDBTimestampTZValue, DuckDBTimestampValue, LIST, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBScalarFunction, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBDateValue, DuckDBInstance, DuckDBTimestampTZValue, DuckDBTimestampValue, LIST, StatementType, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBResult, type DuckDBScalarFunction, type DuckDBValue } from '@duckdb/node-api';
 import { CarelakeError } from './errors.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -86,6 +86,53 @@ export class DuckDb {
     } catch (err) {
       throw wrapDuckDbError(step, sql, err);
     }
+  }
+
+  /**
+   * Streams exactly ONE statement, as DuckDB's own parser counts them: several are refused before any
+   * runs (`stream` above, like the driver's, would run all but the last first). With `selectOnly`, a
+   * statement DuckDB does not classify as SELECT is refused after preparing (binding) and before it
+   * runs. Returns the raw result so the caller decides how many chunks to fetch.
+   */
+  async streamOne(sql: string, options: { selectOnly?: boolean } = {}, step = 'query'): Promise<DuckDBResult> {
+    let prepared;
+    try {
+      const extracted = await this.connection.extractStatements(sql);
+      if (extracted.count !== 1) {
+        throw new CarelakeError({
+          code: 'duckdb.statement-count',
+          kind: 'runtime',
+          message: `DuckDB failed to ${step}: expected exactly one SQL statement, found ${extracted.count}`,
+        });
+      }
+      prepared = await extracted.prepare(0);
+    } catch (err) {
+      throw err instanceof CarelakeError ? err : wrapDuckDbError(step, sql, err);
+    }
+    try {
+      if (options.selectOnly && prepared.statementType !== StatementType.SELECT) {
+        throw new CarelakeError({
+          code: 'duckdb.statement-type',
+          kind: 'runtime',
+          message: `DuckDB failed to ${step}: only a SELECT statement may run here, not a ${StatementType[prepared.statementType] ?? 'different'} statement`,
+        });
+      }
+      return await prepared.stream();
+    } catch (err) {
+      throw err instanceof CarelakeError ? err : wrapDuckDbError(step, sql, err);
+    } finally {
+      // The streaming result keeps what it needs; the prepared statement can go.
+      prepared.destroySync();
+    }
+  }
+
+  /**
+   * Asks DuckDB to stop the statement running on this connection; a no-op when idle. A blocking
+   * query then fails with "INTERRUPT Error", but a streaming result interrupted between fetches may
+   * simply end early, so a caller that interrupts must remember that it did.
+   */
+  interrupt(): void {
+    this.connection.interrupt();
   }
 
   async scalar(sql: string, params?: Params, step = 'query'): Promise<Json> {

@@ -14,6 +14,9 @@ import { readServingPointer, resolveRelease, type ServingRelease } from './servi
 
 // Insertion order is the order the settings are meant to apply: access is closed before the lock.
 export const SERVING_CONNECTION_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
+  // No spill folder: DuckDB adds `<file>.tmp/` to allowed_directories, which would let a query read and
+  // write files there once it exists. A serving query that needs more memory fails instead.
+  temp_directory: '',
   enable_external_access: 'false',
   lock_configuration: 'true',
 });
