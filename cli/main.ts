@@ -214,11 +214,13 @@ program
 
 program
   .command('query')
-  .argument('<sql>', 'a SQL query over the warehouse (raw views, curated tables, ops.*)')
+  .argument('<sql>', 'a SQL query: over the warehouse (raw views, curated tables, ops.*), or with --role analyst over the analyst serving release')
   .option('--json', 'print JSON instead of a table')
-  .description('query the warehouse catalog (engineers)')
-  .action(async (sql: string, opts: { json?: boolean }) => {
-    await queryCommand(await commandContext(globals()), sql, opts.json ? 'json' : 'table', out);
+  .option('--csv', 'print CSV instead of a table')
+  .addOption(new Option('--role <role>', 'run as this role, through the same checks, limits, disclosure control and audit as the API').choices(ROLES))
+  .description('query the warehouse catalog (engineers), or the governed analyst release (--role analyst)')
+  .action(async (sql: string, opts: { json?: boolean; csv?: boolean; role?: (typeof ROLES)[number] }) => {
+    await queryCommand(await commandContext(globals()), sql, opts.json ? 'json' : opts.csv ? 'csv' : 'table', out, opts.role);
   });
 
 const keys = program.command('keys').description('API keys for the serving API: shown once, stored only as a hash');

@@ -3,21 +3,26 @@
 
 import { CarelakeError } from '../../core/errors.ts';
 import { createLogger } from '../../core/logger.ts';
-import { DISCLOSURE_POLICIES } from '../../warehouse/disclosure/policy.ts';
 import { commissionerReports } from '../../warehouse/reports/commissionerReports.ts';
 import { buildServer } from '../../warehouse/server/buildServer.ts';
+import { openServingAccess } from '../../warehouse/server/servingAccess.ts';
 import type { Console } from '../console.ts';
 import type { CommandContext } from '../context.ts';
 
 export async function serveCommand(ctx: CommandContext, options: { host?: string; port?: number }, out: Console): Promise<void> {
   const host = options.host ?? ctx.config.serve.host;
   const port = options.port ?? ctx.config.serve.port;
-  const server = buildServer({
+  const access = await openServingAccess(ctx.config, ctx.layout);
+  const server = await buildServer({
     layout: ctx.layout,
     reports: commissionerReports,
     logger: createLogger(ctx.layout.logs),
-    policy: DISCLOSURE_POLICIES[ctx.config.governance.suppression],
+    policy: access.policy,
+    authenticate: access.authenticate,
+    audit: access.audit,
+    limits: ctx.config.serve.limits,
   });
+  server.addHook('onClose', async () => access.close());
   try {
     await server.listen({ host, port });
   } catch (err) {
@@ -32,7 +37,7 @@ export async function serveCommand(ctx: CommandContext, options: { host?: string
   }
   const address = server.addresses()[0];
   const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
-  out.info(`carelake is serving at ${url} (reports) — API: /api/health, /api/reports/<id>. Ctrl-C to stop.`);
+  out.info(`carelake is serving at ${url} (reports) — API: /api/health, /api/reports/<id>, POST /api/query; every call needs a bearer token (carelake keys create). Ctrl-C to stop.`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

@@ -1,6 +1,7 @@
 // The whole data path on a small generated population: generate → run → build → serve, with every
 // count reconciled against the generator's truth/, and a second run that lands nothing.
 
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { normaliseIcd10 } from '../../transforms/terminology/icd10.ts';
 import { CODE_SYSTEMS } from '../../transforms/terminology/mapEntry.ts';
 import { derivePseudonymKey, Pseudonymiser } from '../../transforms/pseudonymisation/pseudonymiser.ts';
 import { commissionerReports } from '../../warehouse/reports/commissionerReports.ts';
-import { buildServer } from '../../warehouse/server/buildServer.ts';
+import { startGovernedServer } from '../support/governedServer.ts';
 
 const PATIENTS = 400;
 const SEED = 11;
@@ -32,7 +33,8 @@ describe('carelake end to end', () => {
   let ctx: CommandContext;
   let truth: GenerateCounts;
   let firstRun: RunSummary[];
-  const keyHex = 'ab'.repeat(32);
+  // Random, so finding its bytes anywhere can only mean it was written there.
+  const keyHex = randomBytes(32).toString('hex');
   const env = { ...process.env };
 
   beforeAll(async () => {
@@ -224,28 +226,28 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
     // Serving passes the curated tokens and rows through.
     const pointer = JSON.parse(readFileSync(ctx.layout.servingPointer, 'utf8')) as { releases: Record<string, { file: string }> };
     const served = async (role: string, sql: string) => withDuckDb(join(ctx.layout.serving, pointer.releases[role]!.file), { readOnly: true }, (db) => db.scalar(sql));
-    expect(await served('analyst', `SELECT count(*)::INTEGER FROM srv_workforce_assignment`)).toBe(truth.workforce.current_assignments);
-    expect(await served('analyst', `SELECT count(DISTINCT person_key)::INTEGER FROM srv_workforce_assignment`)).toBe(truth.workforce.current_people);
-    expect(await served('commissioner', `SELECT count(*)::INTEGER FROM srv_workforce_monthly`)).toBe(truth.workforce.monthly_rows);
+    expect(await served('analyst', `SELECT count(*)::INTEGER FROM workforce_assignment`)).toBe(truth.workforce.current_assignments);
+    expect(await served('analyst', `SELECT count(DISTINCT person_key)::INTEGER FROM workforce_assignment`)).toBe(truth.workforce.current_people);
+    expect(await served('commissioner', `SELECT count(*)::INTEGER FROM agg_workforce WHERE NOT is_total`)).toBe(truth.workforce.monthly_rows);
 
-    // Commissioners see it through a report, with headcount and FTE disclosure-controlled.
-    const server = buildServer({ layout: ctx.layout, reports: commissionerReports, logger: false });
-    await server.listen({ host: '127.0.0.1', port: 0 });
+    // Commissioners see it through a report, with headcount disclosure-controlled and FTE with it.
+    const server = await startGovernedServer({ layout: ctx.layout, reports: commissionerReports });
     try {
-      const address = server.addresses()[0]!;
-      const report = (await (await fetch(`http://127.0.0.1:${typeof address === 'object' ? address.port : 0}/api/reports/workforce-monthly`)).json()) as {
+      const report = (await (await server.as('commissioner', '/api/reports/workforce-monthly')).json()) as {
         rows: (string | number | null)[][];
         columns: string[];
         suppressed: unknown[];
       };
-      expect(report.rows.length).toBe(truth.workforce.monthly_rows);
+      const organisation = report.columns.indexOf('Organisation');
+      expect(report.rows.filter((r) => r[organisation] !== 'All organisations').length).toBe(truth.workforce.monthly_rows);
       expect(report.suppressed.length).toBeGreaterThan(0);
-      for (const column of ['Headcount', 'FTE']) {
-        const index = report.columns.indexOf(column);
-        for (const row of report.rows) {
-          const v = row[index]!;
-          expect(v === null || (typeof v === 'number' && v % 5 === 0 && (v === 0 || v > 7)), column).toBe(true);
-        }
+      const headcount = report.columns.indexOf('Headcount');
+      const fte = report.columns.indexOf('FTE');
+      for (const row of report.rows) {
+        const v = row[headcount]!;
+        expect(v === null || (typeof v === 'number' && v % 5 === 0 && (v === 0 || v > 7))).toBe(true);
+        // FTE describes the people counted: it goes wherever their headcount is suppressed.
+        if (v === null) expect(row[fte]).toBeNull();
       }
     } finally {
       await server.close();
@@ -256,7 +258,7 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
     const pointer = JSON.parse(readFileSync(ctx.layout.servingPointer, 'utf8')) as { releases: Record<string, { file: string }> };
     const analystFile = join(ctx.layout.serving, pointer.releases.analyst!.file);
     const served = await withDuckDb(analystFile, { readOnly: true }, (db) =>
-      db.all(`SELECT (SELECT count(*) FROM srv_patient_record)::INTEGER AS records, (SELECT count(DISTINCT person_token) FROM srv_patient_record)::INTEGER AS people, (SELECT count(*) FROM srv_encounter)::INTEGER AS encounters`),
+      db.all(`SELECT (SELECT count(*) FROM patient_record)::INTEGER AS records, (SELECT count(DISTINCT person_token) FROM patient_record)::INTEGER AS people, (SELECT count(*) FROM encounter)::INTEGER AS encounters`),
     );
     const curated = await withDuckDb(ctx.layout.warehouse, { readOnly: true }, (db) =>
       db.all(`SELECT (SELECT count(*) FROM main_curated.patient_record)::INTEGER AS records, (SELECT count(DISTINCT person_id) FROM main_curated.patient_record)::INTEGER AS people, (SELECT count(*) FROM main_curated.encounter)::INTEGER AS encounters`),
@@ -292,23 +294,82 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
   });
 
   it('answers the report API and page from the commissioner file, with small numbers suppressed', async () => {
-    const server = buildServer({ layout: ctx.layout, reports: commissionerReports, logger: false });
-    await server.listen({ host: '127.0.0.1', port: 0 });
+    const server = await startGovernedServer({ layout: ctx.layout, reports: commissionerReports });
     try {
-      const address = server.addresses()[0]!;
-      const base = `http://127.0.0.1:${typeof address === 'object' ? address.port : 0}`;
-      const report = (await (await fetch(`${base}/api/reports/condition-prevalence`)).json()) as { rows: (string | number | null)[][]; columns: string[] };
+      const report = (await (await server.as('commissioner', '/api/reports/condition-prevalence')).json()) as { rows: (string | number | null)[][]; columns: string[] };
       const patients = report.columns.indexOf('Patients');
       expect(report.rows.length).toBeGreaterThan(0);
       for (const row of report.rows) {
         const v = row[patients]!;
         expect(v === null || (typeof v === 'number' && v % 5 === 0 && (v === 0 || v > 7))).toBe(true);
       }
-      const page = await fetch(`${base}/reports/condition-prevalence`);
+      const page = await server.as('commissioner', '/reports/condition-prevalence');
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain('Long-term condition prevalence');
+      expect(await page.text()).toContain('Condition prevalence across all practices');
     } finally {
       await server.close();
+    }
+  });
+
+  it('serves no identifier from truth/ in any column of any serving table, and the key in no lake file or log', async () => {
+    const rows = (file: string) => {
+      const [header, ...lines] = readFileSync(join(dir, 'demo', 'truth', file), 'utf8').trim().split('\n');
+      const names = header!.split(',');
+      return lines.map((line) => Object.fromEntries(line.split(',').map((v, i) => [names[i]!, v])) as Record<string, string>);
+    };
+    const people = rows('people.csv');
+    const staff = rows('staff.csv');
+    const records = rows('source_records.csv');
+    const compact = (v: string) => v.replace(/\s+/g, '').toUpperCase();
+    const identifiers = new Map<string, string>();
+    const add = (kind: string, values: (string | undefined)[]) => {
+      for (const v of values) if (v && v.trim() !== '') identifiers.set(compact(v), kind);
+    };
+    add('NHS number', people.map((p) => p.nhs_number));
+    add('MRN or FHIR patient id', records.map((r) => r.record_id));
+    add('name', [...people, ...staff].map((p) => `${p.given_name} ${p.family_name}`));
+    add('family name', [...people, ...staff].map((p) => p.family_name));
+    add('postcode', people.map((p) => p.postcode));
+    add('ESR person id', staff.map((s) => s.esr_person_id));
+    add('employee number', staff.map((s) => s.employee_number));
+    add('NI number', staff.map((s) => s.ni_number));
+    const birthDates = new Set([...people, ...staff].map((p) => p.birth_date));
+    expect(identifiers.size).toBeGreaterThan(PATIENTS * 3);
+
+    const pointer = JSON.parse(readFileSync(ctx.layout.servingPointer, 'utf8')) as { releases: Record<string, { file: string }> };
+    let scanned = 0;
+    for (const role of ['analyst', 'commissioner']) {
+      await withDuckDb(join(ctx.layout.serving, pointer.releases[role]!.file), { readOnly: true }, async (db) => {
+        const columns = await db.all(`SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'main'`);
+        for (const c of columns) {
+          const where = `${role}.${String(c.table_name)}.${String(c.column_name)}`;
+          const values = await db.all(`SELECT DISTINCT CAST("${String(c.column_name)}" AS VARCHAR) AS v FROM "${String(c.table_name)}" WHERE "${String(c.column_name)}" IS NOT NULL`);
+          scanned += 1;
+          for (const { v } of values) {
+            const found = identifiers.get(compact(String(v)));
+            expect(found === undefined ? null : `${where} holds a ${found}`).toBeNull();
+          }
+          // A date column whose values are mostly someone's date of birth is a date-of-birth column.
+          if (String(c.data_type).startsWith('DATE') || String(c.data_type).startsWith('TIMESTAMP')) {
+            const dates = values.map(({ v }) => String(v).slice(0, 10));
+            const births = dates.filter((d) => birthDates.has(d)).length;
+            expect(births / Math.max(1, dates.length), `${where}: share of values that are dates of birth`).toBeLessThan(0.25);
+          }
+        }
+      });
+    }
+    expect(scanned).toBeGreaterThan(60);
+
+    // The master key, and the project key derived from it, are in no file of the lake: not the
+    // warehouse, raw Parquet, serving files, ledger, audit log or logs.
+    const projectKey = derivePseudonymKey(Buffer.from(keyHex, 'hex'), ctx.config.project);
+    const secrets = [Buffer.from(keyHex), Buffer.from(keyHex, 'hex'), Buffer.from(Buffer.from(keyHex, 'hex').toString('base64')), projectKey, Buffer.from(projectKey.toString('hex'))];
+    const files = readdirSync(ctx.layout.root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    expect(files.some((f) => f.includes('/logs/'))).toBe(true);
+    expect(files.some((f) => f.endsWith('.parquet'))).toBe(true);
+    for (const file of files) {
+      const bytes = readFileSync(file);
+      for (const secret of secrets) expect(bytes.includes(secret), file).toBe(false);
     }
   });
 

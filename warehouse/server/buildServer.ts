@@ -1,30 +1,42 @@
-// The HTTP edge for commissioners: JSON and server-rendered HTML reports over the commissioner serving
-// release, every count passed through disclosure control. It reads only the serving layer (through
-// ServingReader), never raw/ or the warehouse. Errors become OperationOutcomes (JSON) or a plain error
-// page (HTML); internals go to the log under a request id, never to the client.
-// Roles, authentication, audit and the query API arrive in a later issue.
+// The HTTP edge of the governed serving layer: commissioners read disclosure-controlled reports (JSON
+// and server-rendered HTML) over the commissioner release; analysts run checked, read-only SQL over the
+// analyst release (POST /api/query). Every route but /api/health needs a bearer token and a role, every
+// principal is rate-limited, and every request is written to the audit log when it has been answered.
+// It reads only the serving layer (through ServingReader), never raw/ or the warehouse. Errors become
+// OperationOutcomes (JSON) or a plain error page (HTML); internals go to the log under a request id.
 
 import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { toCarelakeError } from '../../core/errors.ts';
+import type { CarelakeConfig } from '../../core/config.ts';
+import { CarelakeError, toCarelakeError } from '../../core/errors.ts';
 import type { LakeLayout } from '../../core/lake.ts';
 import { DEFAULT_DISCLOSURE_POLICY, type DisclosurePolicy } from '../disclosure/policy.ts';
 import { discloseReport, type DisclosedReport } from '../reports/disclosedReport.ts';
 import { reportRegistry, type ReportDefinition } from '../reports/reportDefinitions.ts';
 import { readServingPointer } from '../serving/servingPointer.ts';
 import { ServingReader } from '../serving/servingReader.ts';
+import type { AuditLog } from '../audit/auditLog.ts';
+import type { Authenticate } from '../auth/authenticate.ts';
 import { HttpProblem, operationOutcome, toProblem } from './operationOutcome.ts';
+import { registerQueryRoute } from './queryRoute.ts';
+import { registerRequestAudit } from './requestAudit.ts';
+import { registerRequestAuth } from './requestAuth.ts';
 import { errorPage, indexPage, reportPage } from './pages.ts';
 
 export const COMMISSIONER_ROLE = 'commissioner';
+export const ANALYST_ROLE = 'analyst';
 
 export interface BuildServerOptions {
   layout: LakeLayout;
   reports: readonly ReportDefinition[];
   /** A pino (or pino-compatible) logger, or false for none. Defaults to a pino logger at `info`. */
   logger?: FastifyBaseLogger | false;
-  /** Applied to every count in every report. Defaults to HES, the commissioner default. */
+  /** Applied to every count in every report and in analysts' aggregate results. Defaults to HES. */
   policy?: DisclosurePolicy;
+  authenticate: Authenticate;
+  audit: AuditLog;
+  limits: CarelakeConfig['serve']['limits'];
 }
 
 const MAX_ID_ECHO = 80;
@@ -37,37 +49,58 @@ const SECURITY_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
 };
 
-export function buildServer(options: BuildServerOptions): FastifyInstance {
-  const { layout } = options;
+export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
+  const { layout, limits } = options;
   const policy = options.policy ?? DEFAULT_DISCLOSURE_POLICY;
   const reports = reportRegistry(options.reports);
   const reader = new ServingReader(layout, COMMISSIONER_ROLE);
+  const analystReader = new ServingReader(layout, ANALYST_ROLE);
 
   const app: FastifyInstance = fastify({
     ...(options.logger === false ? { logger: false } : options.logger ? { loggerInstance: options.logger } : { logger: { level: 'info' } }),
     // Ids are ours, not the client's, so a log line can be trusted to name one request.
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    bodyLimit: 1024 * 1024,
   });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
   });
-  app.addHook('onClose', async () => reader.close());
+  // Audit first, so even a request refused at sign-in is written down.
+  registerRequestAudit(app, options.audit);
+  registerRequestAuth(app, options.authenticate);
+  // Per principal, after authentication (preHandler), so one caller cannot starve the others.
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: limits.rateLimit,
+    timeWindow: limits.rateWindowMs,
+    keyGenerator: (request) => request.principal?.id ?? request.ip,
+  });
+  app.addHook('onClose', async () => {
+    reader.close();
+    analystReader.close();
+  });
 
-  const runReport = async (id: string): Promise<DisclosedReport> => {
+  const commissionerOnly = { access: [COMMISSIONER_ROLE] } as const;
+
+  const runReport = async (request: FastifyRequest, id: string): Promise<DisclosedReport> => {
+    request.audit.reportId = id.slice(0, MAX_ID_ECHO);
     const report = reports.get(id);
     if (!report) throw new HttpProblem('not-found', `There is no report with id '${id.slice(0, MAX_ID_ECHO)}'.`);
     return reader.use(async (db, release) => {
+      request.audit.release = release.releaseId;
       const result = await db.table(report.sql, undefined, `run report ${report.id}`);
       const builtAt = await db.scalar('SELECT built_at FROM _release LIMIT 1', undefined, 'read the release metadata');
       const asOf = typeof builtAt === 'string' ? builtAt : release.publishedAt;
+      request.audit.rows = result.rows.length;
       return discloseReport(report, result, { release: release.releaseId, asOf, policy });
     });
   };
 
-  app.get('/api/health', async (_request, reply) => {
+  app.get('/api/health', { config: { access: 'public', rateLimit: false } }, async (_request, reply) => {
     const pointer = await readServingPointer(layout);
     // File locations stay private; the release ids and times are what an operator needs.
     const releases = Object.fromEntries(
@@ -77,15 +110,17 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     return { status: 'ok', releases };
   });
 
-  app.get<{ Params: { id: string } }>('/api/reports/:id', async (request) => runReport(request.params.id));
+  app.get<{ Params: { id: string } }>('/api/reports/:id', { config: commissionerOnly }, async (request) => runReport(request, request.params.id));
 
-  app.get('/', async (_request, reply) => {
+  registerQueryRoute(app, { reader: analystReader, policy, limits, access: [ANALYST_ROLE] });
+
+  app.get('/', { config: commissionerOnly }, async (_request, reply) => {
     const release = await reader.currentRelease();
     return reply.type('text/html; charset=utf-8').send(indexPage([...reports.values()], release));
   });
 
-  app.get<{ Params: { id: string } }>('/reports/:id', async (request, reply) => {
-    const report = await runReport(request.params.id);
+  app.get<{ Params: { id: string } }>('/reports/:id', { config: commissionerOnly }, async (request, reply) => {
+    const report = await runReport(request, request.params.id);
     return reply.type('text/html; charset=utf-8').send(reportPage(report));
   });
 
@@ -97,6 +132,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
 
 function sendProblem(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const problem = toProblem(err, request.id);
+  if (request.audit) request.audit.error ??= err instanceof CarelakeError ? err.code : `http.${problem.outcome}`;
   if (problem.internal) {
     // toJSON() carries no row values or secrets by construction (core/errors.ts).
     request.log.error({ error: toCarelakeError(err).toJSON() }, 'request failed'); // the log line already carries reqId
@@ -109,6 +145,10 @@ function sendProblem(request: FastifyRequest, reply: FastifyReply, err: unknown)
 const problemHeading: Record<ReturnType<typeof toProblem>['outcome'], string> = {
   'not-found': 'Page not found',
   invalid: 'Bad request',
+  login: 'Sign in',
+  forbidden: 'Not allowed',
+  throttled: 'Too many requests',
+  'too-costly': 'Query too large',
   transient: 'Service unavailable',
   exception: 'Sorry, something went wrong',
 };

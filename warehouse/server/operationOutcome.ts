@@ -4,7 +4,8 @@
 
 import { CarelakeError } from '../../core/errors.ts';
 
-export type OutcomeCode = 'not-found' | 'invalid' | 'transient' | 'exception';
+// FHIR IssueType codes: login (401), forbidden (403), throttled (429), too-costly (a query over its limits).
+export type OutcomeCode = 'not-found' | 'invalid' | 'login' | 'forbidden' | 'throttled' | 'too-costly' | 'transient' | 'exception';
 
 export interface OperationOutcome {
   resourceType: 'OperationOutcome';
@@ -14,6 +15,10 @@ export interface OperationOutcome {
 export const outcomeStatus: Record<OutcomeCode, number> = {
   'not-found': 404,
   invalid: 400,
+  login: 401,
+  forbidden: 403,
+  throttled: 429,
+  'too-costly': 400,
   transient: 503,
   exception: 500,
 };
@@ -56,6 +61,7 @@ export function toProblem(err: unknown, requestId: string): Problem {
     if (known) return { status: outcomeStatus[known.outcome], outcome: known.outcome, diagnostics: known.diagnostics, internal: false };
   }
   const clientStatus = clientErrorStatus(err);
+  if (clientStatus === 429) return { status: 429, outcome: 'throttled', diagnostics: 'Too many requests; slow down and try again shortly.', internal: false };
   if (clientStatus === 404) return { status: 404, outcome: 'not-found', diagnostics: 'Not found.', internal: false };
   if (clientStatus !== null) return { status: outcomeStatus.invalid, outcome: 'invalid', diagnostics: 'The request could not be processed.', internal: false };
   return {

@@ -4,17 +4,16 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { quoteLiteral } from '../../../core/sql.ts';
 import { publishServingRelease } from '../../../warehouse/publish/servingBuild.ts';
 import { exampleCountsReport, type ReportDefinition } from '../../../warehouse/reports/reportDefinitions.ts';
-import { buildServer } from '../../../warehouse/server/buildServer.ts';
+import { startGovernedServer, type GovernedServer } from '../../support/governedServer.ts';
 import { analystTables, BUILT_AT, CATEGORY_COUNTS, commissionerTables, makeLake, type TestLake } from './fixtures.ts';
 
 let lake: TestLake;
-let app: FastifyInstance;
+let server: GovernedServer;
 let base: string;
 let logLines: string[];
 
@@ -28,8 +27,8 @@ async function start(reports: ReportDefinition[]): Promise<void> {
       done();
     },
   });
-  app = buildServer({ layout: lake.layout, reports, logger: pino({ level: 'error' }, sink) });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  server = await startGovernedServer({ layout: lake.layout, reports, logger: pino({ level: 'error' }, sink) });
+  base = server.base;
 }
 
 async function publishCommissioner(releaseId: string): Promise<void> {
@@ -59,7 +58,7 @@ beforeEach(async () => {
   await start([exampleCountsReport, { ...brokenReport, sql: `SELECT n FROM read_csv(${quoteLiteral(csv)})` }]);
 });
 afterEach(async () => {
-  await app.close();
+  await server.close();
   await lake.cleanup();
 });
 
@@ -74,11 +73,11 @@ describe('before anything is published', () => {
     expect(health.status).toBe(503);
     expect(await health.json()).toEqual({ status: 'unavailable', releases: {} });
 
-    const report = await fetch(`${base}/api/reports/example-counts`);
+    const report = await server.as('commissioner', `/api/reports/example-counts`);
     expect(report.status).toBe(503);
     expect(((await report.json()) as OperationOutcomeBody).issue[0]?.code).toBe('transient');
 
-    const index = await fetch(`${base}/`);
+    const index = await server.as('commissioner', `/`);
     expect(index.status).toBe(200);
     expect(await index.text()).toContain('No data release has been published yet');
   });
@@ -108,7 +107,7 @@ describe('with a published commissioner release', () => {
   });
 
   it('report JSON passes every count through the HES policy', async () => {
-    const response = await fetch(`${base}/api/reports/example-counts`);
+    const response = await server.as('commissioner', `/api/reports/example-counts`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as {
       id: string;
@@ -137,7 +136,7 @@ describe('with a published commissioner release', () => {
   });
 
   it('report HTML is accessible, escaped, and marks suppressed cells with * and a legend', async () => {
-    const response = await fetch(`${base}/reports/example-counts`);
+    const response = await server.as('commissioner', `/reports/example-counts`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/html');
     expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
@@ -157,14 +156,14 @@ describe('with a published commissioner release', () => {
   });
 
   it('the index links every report', async () => {
-    const html = await (await fetch(`${base}/`)).text();
+    const html = await (await server.as('commissioner', `/`)).text();
     expect(html).toContain('<a href="/reports/example-counts">Example: counts by category</a>');
     expect(html).toContain('Current release <strong>c1</strong>');
   });
 
   it('serves the new release after a publish', async () => {
     await publishCommissioner('c2');
-    const body = (await (await fetch(`${base}/api/reports/example-counts`)).json()) as { release: string };
+    const body = (await (await server.as('commissioner', `/api/reports/example-counts`)).json()) as { release: string };
     expect(body.release).toBe('c2');
   });
 
@@ -173,7 +172,7 @@ describe('with a published commissioner release', () => {
     { description: 'unknown API route', path: '/api/nothing-here', diagnostics: /Not found/ },
   ];
   it.each(notFound)('$description → 404 OperationOutcome', async ({ path, diagnostics }) => {
-    const response = await fetch(`${base}${path}`);
+    const response = await server.as('commissioner', `${path}`);
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toContain('application/json');
     const body = (await response.json()) as OperationOutcomeBody;
@@ -182,7 +181,7 @@ describe('with a published commissioner release', () => {
   });
 
   it('unknown report page → 404 HTML with the id escaped', async () => {
-    const response = await fetch(`${base}/reports/%3Cb%3Ex`);
+    const response = await server.as('commissioner', `/reports/%3Cb%3Ex`);
     expect(response.status).toBe(404);
     const html = await response.text();
     expect(html).toContain('<html lang="en-GB">');
@@ -192,7 +191,7 @@ describe('with a published commissioner release', () => {
 
   it('an unexpected failure is a generic 500 with a request id, logged but never echoed', async () => {
     for (const path of ['/api/reports/broken', '/reports/broken']) {
-      const response = await fetch(`${base}${path}`);
+      const response = await server.as('commissioner', `${path}`);
       expect(response.status).toBe(500);
       const requestId = response.headers.get('x-request-id');
       expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
@@ -201,7 +200,7 @@ describe('with a published commissioner release', () => {
       for (const internal of [OUTSIDE_CSV, 'read_csv', 'Permission', 'DuckDB', lake.dir]) expect(text).not.toContain(internal);
       expect(logLines.join('')).toContain(requestId!);
     }
-    const body = (await (await fetch(`${base}/api/reports/broken`)).json()) as OperationOutcomeBody;
+    const body = (await (await server.as('commissioner', `/api/reports/broken`)).json()) as OperationOutcomeBody;
     expect(body.issue[0]).toMatchObject({ severity: 'error', code: 'exception' });
   });
 });
