@@ -7,6 +7,7 @@ import { benchGenerate } from './generate.bench.ts';
 import { benchHl7 } from './hl7.bench.ts';
 import { benchLanding } from './landing.bench.ts';
 import { benchLinkage } from './linkage.bench.ts';
+import { benchServing } from './serving.bench.ts';
 import { benchSqlOnFhir } from './sqlOnFhir.bench.ts';
 import { benchTerminology } from './terminology.bench.ts';
 
@@ -19,6 +20,7 @@ const benches: [string, () => Promise<void>][] = [
   ['SQL-on-FHIR flattening', benchSqlOnFhir],
   ['patient linkage', benchLinkage],
   ['terminology mapping', benchTerminology],
+  ['governed serving API', benchServing],
 ];
 
 const only = process.argv.slice(2);

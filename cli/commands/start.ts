@@ -1,5 +1,6 @@
 // `carelake start` (what `npm start` runs): the demo end to end. Generates the bundled sample sources
 // if the config points at the demo folder and it is absent, then runs every source, builds, and serves.
+// Every API call needs a key, so a lake with no active key gets one demo key per role, shown once.
 
 import { existsSync } from 'node:fs';
 import { sep } from 'node:path';
@@ -8,6 +9,7 @@ import type { CommandContext } from '../context.ts';
 import { buildCommand } from './build.ts';
 import { generateCommand } from './generate.ts';
 import { loadCommand } from './load.ts';
+import { createApiKey, listApiKeys } from '../../warehouse/auth/apiKeys.ts';
 import { serveCommand } from './serve.ts';
 
 export async function startCommand(ctx: CommandContext, out: Console): Promise<void> {
@@ -19,5 +21,24 @@ export async function startCommand(ctx: CommandContext, out: Console): Promise<v
   }
   await loadCommand(ctx, [], out, 'start');
   await buildCommand(ctx, out);
+  await issueDemoKeys(ctx, out);
   await serveCommand(ctx, {}, out);
+}
+
+async function issueDemoKeys(ctx: CommandContext, out: Console): Promise<void> {
+  const file = ctx.config.serve.auth.apiKeysFile;
+  if ((await listApiKeys(file)).some((key) => key.revokedAt === null)) return;
+  const url = `http://${ctx.config.serve.host}:${ctx.config.serve.port}`;
+  const analyst = await createApiKey(file, { name: 'demo-analyst', role: 'analyst' });
+  const commissioner = await createApiKey(file, { name: 'demo-commissioner', role: 'commissioner' });
+  out.info(
+    [
+      `Created demo API keys (stored hashed in ${file}; shown only now):`,
+      `  analyst:      ${analyst.token}`,
+      `  commissioner: ${commissioner.token}`,
+      `Try:`,
+      `  curl -H "Authorization: Bearer ${commissioner.token}" ${url}/api/reports/condition-prevalence`,
+      `  curl -H "Authorization: Bearer ${analyst.token}" -H "content-type: application/json" -d '{"sql":"SELECT age_band, count(*) AS people FROM person GROUP BY ALL ORDER BY 1"}' ${url}/api/query`,
+    ].join('\n'),
+  );
 }
