@@ -9,7 +9,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
+import { text } from 'node:stream/consumers';
 import { buildCommand } from '../cli/commands/build.ts';
 import { generateCommand } from '../cli/commands/generate.ts';
 import { loadCommand } from '../cli/commands/load.ts';
@@ -138,11 +139,9 @@ governance: { keyEnv: CARELAKE_BENCH_KEY }
         ...(m.role === 'analyst' ? { body: JSON.stringify({ sql: m.sql, format: 'json' }) } : {}),
       }));
       const input: ClientsInput = { base: server.base, clients: CLIENTS, durationMs: DURATION_MS, mix: requests };
-      api = await new Promise<ClientsOutput>((resolve, reject) => {
-        const worker = new Worker(new URL('./servingClients.ts', import.meta.url), { workerData: input });
-        worker.once('message', resolve);
-        worker.once('error', reject);
-      });
+      const clients = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'servingClients.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+      clients.stdin.end(JSON.stringify(input));
+      api = JSON.parse(await text(clients.stdout)) as ClientsOutput;
     } finally {
       await server.close();
     }

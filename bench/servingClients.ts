@@ -1,8 +1,9 @@
-// The bench's HTTP clients, in a worker thread so that their own work (building requests, reading
-// bodies) does not share an event loop with the server they measure. Each client sends the next
+// The bench's HTTP clients, in a process of their own so that their work (building requests, reading
+// bodies) does not share an event loop with the server they measure. Input on stdin (it holds bearer
+// tokens, which do not belong in a command line), result on stdout, both JSON. Each client sends the next
 // request of the mix as soon as its last one has been answered, for the whole duration.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { text } from 'node:stream/consumers';
 
 export interface ClientRequest {
   name: string;
@@ -48,4 +49,4 @@ async function run(input: ClientsInput): Promise<ClientsOutput> {
   return { latencies, failures };
 }
 
-if (parentPort) parentPort.postMessage(await run(workerData as ClientsInput));
+process.stdout.write(JSON.stringify(await run(JSON.parse(await text(process.stdin)) as ClientsInput)));

@@ -79,7 +79,8 @@ function readHolder(path: string): LockHolder | null {
   }
 }
 
-function isRunning(pid: number): boolean {
+/** Whether a process with this PID exists (EPERM: it does, owned by someone else). */
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -19,6 +19,7 @@ import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmS
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CarelakeError } from '../../core/errors.ts';
+import { isRunning } from '../../core/lakeLock.ts';
 
 interface Holder {
   pid: number;
@@ -199,13 +200,4 @@ function takeOver(path: string, seen: Holder | 'empty'): void {
     }
   }
   rmSync(aside, { force: true });
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

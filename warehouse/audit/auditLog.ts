@@ -40,6 +40,7 @@ import {
   type AuditEntryInput,
 } from './auditEntry.ts';
 import { withAuditLock } from './auditLock.ts';
+import { syncDirectory, writeFileAtomically } from '../../core/atomicFile.ts';
 
 /** A line longer than this is refused by append and reported by verify (memory stays bounded). */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
@@ -380,33 +381,7 @@ async function appendDurably(file: string, data: Buffer, created: boolean): Prom
   if (created) await syncDirectory(dirname(file));
 }
 
-/** Temp file in the same folder, fsync'd, renamed over the head: readers see the old head or the new. */
+/** Readers see the old head or the new, never half of either. */
 async function writeHead(headFile: string, head: AuditHead): Promise<void> {
-  const temp = `${headFile}.${process.pid}.${randomUUID()}.tmp`;
-  try {
-    const fh = await open(temp, 'wx', 0o640);
-    try {
-      await fh.writeFile(JSON.stringify({ seq: head.seq, hash: head.hash }) + '\n', 'utf8');
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    await rename(temp, headFile);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Some platforms cannot fsync a directory; the file's own fsync is what matters most.
-  }
+  await writeFileAtomically(headFile, JSON.stringify({ seq: head.seq, hash: head.hash }) + '\n', 0o640);
 }

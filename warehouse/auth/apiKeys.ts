@@ -21,6 +21,7 @@ import { z } from 'zod';
 import { CarelakeError, fileSystemError } from '../../core/errors.ts';
 import { LakeLock } from '../../core/lakeLock.ts';
 import { isRole, ROLES, type Principal, type Role } from './principal.ts';
+import { writeFileAtomically } from '../../core/atomicFile.ts';
 
 export const API_KEY_PREFIX = 'clk_';
 /** `clk_` + 8–12 base32 characters (the key id) + `_` + 43 base64url characters (32 random bytes). */
@@ -418,31 +419,10 @@ async function acquireLock(path: string, purpose: string): Promise<LakeLock> {
 }
 
 async function writeKeysFile(file: string, records: readonly ApiKeyRecord[]): Promise<void> {
-  const pending = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const text = `${JSON.stringify({ version: 1, keys: records }, null, 2)}\n`;
   try {
-    // O_EXCL and mode 0600 at creation: never readable by others, not even for a moment.
-    const handle = await open(pending, 'wx', 0o600);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(pending, file);
+    // Mode 0600 from creation: never readable by others, not even for a moment.
+    await writeFileAtomically(file, `${JSON.stringify({ version: 1, keys: records }, null, 2)}\n`, 0o600);
   } catch (err) {
-    await unlink(pending).catch(() => undefined);
     throw fileSystemError('write the API keys file', file, err);
-  }
-  // Make the rename itself durable; not every platform can fsync a folder, and that is not fatal.
-  try {
-    const dir = await open(dirname(file), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    // ignore
   }
 }

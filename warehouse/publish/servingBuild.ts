@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDirectory } from '../../core/atomicFile.ts';
 import type { DuckDb } from '../../core/duckdb.ts';
 import { CarelakeError, fileSystemError } from '../../core/errors.ts';
 import type { LakeLayout } from '../../core/lake.ts';
@@ -19,7 +20,7 @@ import { quoteIdent, quoteLiteral } from '../../core/sql.ts';
 import { isIdentifierKind, type IdentifierKind, type Pseudonymiser } from '../../transforms/pseudonymisation/pseudonymiser.ts';
 import { DEFAULT_DISCLOSURE_POLICY, type DisclosurePolicy } from '../disclosure/policy.ts';
 import { buildDisclosedAggregate, disclosedColumns, type ServingAggregateSpec } from './disclosedAggregate.ts';
-import { switchServingPointer, syncDirectory } from '../serving/servingPointer.ts';
+import { switchServingPointer } from '../serving/servingPointer.ts';
 import { identifierLikeColumn } from './identifierColumns.ts';
 
 export interface ServingTokenSpec {

@@ -3,9 +3,9 @@
 // new one, never half of either. File names in it are relative to the serving folder, so the lake can
 // be moved without rewriting it.
 
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { writeFileAtomically } from '../../core/atomicFile.ts';
 import { z } from 'zod';
 import { CarelakeError, fileSystemError } from '../../core/errors.ts';
 import type { LakeLayout } from '../../core/lake.ts';
@@ -72,39 +72,10 @@ export async function switchServingPointer(layout: LakeLayout, role: string, rel
     schemaVersion: SERVING_POINTER_VERSION,
     releases: { ...current?.releases, [role]: { releaseId: release.releaseId, file: basename(release.file), publishedAt: release.publishedAt } },
   };
-  await writeFileAtomically(layout.servingPointer, `${JSON.stringify(next, null, 2)}\n`);
-}
-
-/** Write to a temporary sibling, fsync, rename over the target, fsync the folder. */
-async function writeFileAtomically(path: string, text: string): Promise<void> {
-  const pending = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const handle = await open(pending, 'wx', 0o644);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(pending, path);
+    await writeFileAtomically(layout.servingPointer, `${JSON.stringify(next, null, 2)}\n`);
   } catch (err) {
-    await unlink(pending).catch(() => undefined);
-    throw fileSystemError('write the serving pointer', path, err);
-  }
-  await syncDirectory(dirname(path));
-}
-
-/** Makes a rename durable. Some platforms cannot open a folder for fsync; the rename is still atomic there. */
-export async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Durability across power loss is best-effort on such platforms; atomicity does not depend on it.
+    throw fileSystemError('write the serving pointer', layout.servingPointer, err);
   }
 }
 
