@@ -36,6 +36,8 @@ const QUERY_ERRORS: Record<string, { outcome: 'refused' | 'timeout' | 'error'; p
   'query.syntax': { outcome: 'refused', problem: 'invalid' },
   'query.failed': { outcome: 'error', problem: 'invalid' },
   'query.timeout': { outcome: 'timeout', problem: 'too-costly' },
+  // The client went away: nobody reads the answer, but the audit says the query was stopped.
+  'query.cancelled': { outcome: 'error', problem: 'invalid' },
 };
 
 export function registerQueryRoute(app: FastifyInstance, options: QueryRouteOptions): void {
@@ -55,8 +57,11 @@ export function registerQueryRoute(app: FastifyInstance, options: QueryRouteOpti
       await reader.use(async (db, release) => {
         note.release = release.releaseId;
         const cancel = new AbortController();
-        // A client that goes away stops its query rather than leaving it running.
-        request.raw.once('close', () => cancel.abort());
+        // A client that goes away stops its query rather than leaving it running. (The request's own
+        // 'close' fires once its body has been read, so the response's is the one that means "gone".)
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) cancel.abort();
+        });
         const result = await runQuery(db, statement, { maxRows: limits.maxRows, timeoutMs: limits.timeoutMs, signal: cancel.signal });
         const disclosed = disclosedResult(result, disclosedColumnIndexes(statement), policy);
         note.rows = () => disclosed.rowCount;

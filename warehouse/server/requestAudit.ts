@@ -20,6 +20,7 @@ export interface RequestAuditNote {
   error?: string;
   /** Set when the status alone cannot say (a refused statement and a bad body are both 400). */
   outcome?: AuditOutcome;
+  startedAt?: number;
 }
 
 declare module 'fastify' {
@@ -34,20 +35,28 @@ export const ANONYMOUS = 'anonymous';
 export function registerRequestAudit(app: FastifyInstance, audit: AuditLog): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('audit', null as unknown as RequestAuditNote);
-  app.addHook('onRequest', async (request) => {
-    request.audit = {};
-  });
-  app.addHook('onResponse', async (request, reply) => {
+  const write = async (request: FastifyRequest, reply: FastifyReply | null): Promise<void> => {
     try {
       await audit.append(auditEntryFor(request, reply));
     } catch (err) {
       // The response has gone; what is left is to make the gap impossible to miss.
       request.log.error({ error: err instanceof Error ? err.message : String(err) }, 'AUDIT WRITE FAILED: this request is not in the audit log');
     }
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    request.audit = { startedAt: performance.now() };
+    // A client that goes away before its answer gets no onResponse; it is audited all the same.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) void write(request, null);
+    });
   });
+  app.addHook('onResponse', async (request, reply) => write(request, reply));
 }
 
-function auditEntryFor(request: FastifyRequest, reply: FastifyReply) {
+/** nginx's "client closed request": the client left before it was answered. */
+export const CLIENT_CLOSED_STATUS = 499;
+
+function auditEntryFor(request: FastifyRequest, reply: FastifyReply | null) {
   const note = request.audit ?? {};
   return {
     principal: request.principal?.id ?? ANONYMOUS,
@@ -57,10 +66,10 @@ function auditEntryFor(request: FastifyRequest, reply: FastifyReply) {
     reportId: note.reportId ?? null,
     params: (note.params as Record<string, never> | undefined) ?? null,
     rows: typeof note.rows === 'function' ? note.rows() : (note.rows ?? null),
-    durationMs: Math.round(reply.elapsedTime * 100) / 100,
-    outcome: note.outcome ?? outcomeOf(reply.statusCode),
-    status: reply.statusCode,
-    error: note.error ?? null,
+    durationMs: Math.round((reply?.elapsedTime ?? performance.now() - note.startedAt!) * 100) / 100,
+    outcome: reply ? (note.outcome ?? outcomeOf(reply.statusCode)) : 'error',
+    status: reply?.statusCode ?? CLIENT_CLOSED_STATUS,
+    error: reply ? (note.error ?? null) : 'client.aborted',
     requestId: request.id,
     release: note.release ?? null,
   };

@@ -2,7 +2,7 @@
 // is public), the bearer token is checked before anything else runs, and a wrong role is refused
 // before the handler. Clients are told only "sign in" or "not allowed"; why goes to the log.
 
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Authenticate } from '../auth/authenticate.ts';
 import type { Role } from '../auth/principal.ts';
 import { HttpProblem } from './operationOutcome.ts';
@@ -31,10 +31,4 @@ export function registerRequestAuth(app: FastifyInstance, authenticate: Authenti
       throw new HttpProblem('forbidden', `This needs the ${access.join(' or ')} role; you are signed in as ${result.principal.role}.`);
     }
   });
-}
-
-/** The principal of an authenticated route (the hook guarantees it is set). */
-export function principalOf(request: FastifyRequest) {
-  if (!request.principal) throw new Error('route reached without authentication');
-  return request.principal;
 }

@@ -213,6 +213,29 @@ describe('limits', () => {
   });
 });
 
+describe('a client that goes away', () => {
+  it('has its query stopped rather than left running, and the audit says so', async () => {
+    const gone = new AbortController();
+    const started = Date.now();
+    const request = fetch(`${server.base}/api/query`, {
+      method: 'POST',
+      signal: gone.signal,
+      headers: { authorization: `Bearer ${server.tokens.analyst}`, 'content-type': 'application/json' },
+      // Minutes of work if left to run.
+      body: JSON.stringify({ sql: 'SELECT sum(hash(a.range + b.range)) FROM range(100000000) a, range(1000) b' }),
+    });
+    setTimeout(() => gone.abort(), 300);
+    await expect(request).rejects.toThrow();
+    const [entry] = await auditEntries(1);
+    expect(entry).toMatchObject({ endpoint: 'POST /api/query', outcome: 'error', status: 499, error: 'client.aborted' });
+    expect(entry!.query).toContain('range(100000000)');
+    // The query was stopped: the next one is answered at once, not after minutes of the first.
+    const next = await server.query('analyst', 'SELECT 1 AS one');
+    expect(next.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
 describe('releases and the audit trail', () => {
   it('finishes a long query on the release it started on while a new one is published', async () => {
     // Slow enough (about a second) to still be running when the publish completes.
