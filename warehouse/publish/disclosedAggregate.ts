@@ -61,8 +61,8 @@ interface PublishedRow {
 }
 
 /**
- * Creates `target` from `detailSql` (the model's rows: dimensions, true counts and measures) and
- * returns its row count. `tag` keeps the build's temp tables apart from another build's.
+ * Creates `target` from `detailSql` (the model's rows: dimensions, true counts and measures). `tag`
+ * keeps the build's temp tables apart from another build's.
  */
 export async function buildDisclosedAggregate(
   db: DuckDb,
@@ -71,7 +71,7 @@ export async function buildDisclosedAggregate(
   spec: ServingAggregateSpec,
   policy: DisclosurePolicy,
   tag: string,
-): Promise<number> {
+): Promise<void> {
   const q = quoteIdent;
   const cells = `temp.main.${q(`_carelake_cells_${tag}`)}`;
   const published = `_carelake_published_${tag}`;
@@ -110,7 +110,6 @@ export async function buildDisclosedAggregate(
       undefined,
       'write the disclosed aggregate',
     );
-    return Number(await db.scalar(`SELECT count(*) FROM ${target}`, undefined, 'count the disclosed aggregate'));
   } finally {
     await db.run(`DROP TABLE IF EXISTS ${cells}`).catch(() => undefined);
     await db.run(`DROP TABLE IF EXISTS temp.main.${q(published)}`).catch(() => undefined);

@@ -288,13 +288,20 @@ async function buildTable(
   tag: string,
   policy: DisclosurePolicy,
 ): Promise<number> {
-  const { spec, sql } = table;
-  if (spec.aggregate) {
-    const target = `${quoteIdent(alias)}.main.${quoteIdent(spec.name)}`;
-    const rows = await buildDisclosedAggregate(warehouse, target, sql, spec.aggregate, policy, tag);
-    if (spec.description) await warehouse.run(`COMMENT ON TABLE ${target} IS ${quoteLiteral(spec.description)}`, undefined, `describe serving table ${spec.name}`);
-    return rows;
+  const { spec } = table;
+  const target = `${quoteIdent(alias)}.main.${quoteIdent(spec.name)}`;
+  if (spec.aggregate) await buildDisclosedAggregate(warehouse, target, table.sql, spec.aggregate, policy, tag);
+  else await buildPseudonymisedTable(warehouse, target, table, pseudonymiser, tag);
+  if (spec.description) {
+    // COMMENT ON takes no bound parameter, so the text is quoted as a literal.
+    await warehouse.run(`COMMENT ON TABLE ${target} IS ${quoteLiteral(spec.description)}`, undefined, `describe serving table ${spec.name}`);
   }
+  return Number(await warehouse.scalar(`SELECT count(*) FROM ${target}`, undefined, `count serving table ${spec.name}`));
+}
+
+/** The table's rows with each identifier column replaced by its token column. */
+async function buildPseudonymisedTable(warehouse: DuckDb, target: string, table: PlannedTable, pseudonymiser: Pseudonymiser, tag: string): Promise<void> {
+  const { spec, sql } = table;
   const tokens = spec.tokens ?? [];
   const mappings = tokens.map((_, i) => `_carelake_tokens_${tag}_${i}`);
   try {
@@ -305,18 +312,7 @@ async function buildTable(
     const joins = tokens.map(
       (token, i) => `LEFT JOIN temp.main.${quoteIdent(mappings[i]!)} AS ${quoteIdent(`t${i}`)} ON ${quoteIdent(`t${i}`)}.value = CAST(q.${quoteIdent(token.from)} AS VARCHAR)`,
     );
-    const target = `${quoteIdent(alias)}.main.${quoteIdent(spec.name)}`;
-    await warehouse.run(
-      `CREATE TABLE ${target} AS SELECT ${select.join(', ')} FROM (${sql}) AS q ${joins.join(' ')}`,
-      undefined,
-      `build serving table ${spec.name}`,
-    );
-    if (spec.description) {
-      // COMMENT ON takes no bound parameter, so the text is quoted as a literal.
-      await warehouse.run(`COMMENT ON TABLE ${target} IS ${quoteLiteral(spec.description)}`, undefined, `describe serving table ${spec.name}`);
-    }
-    const rows = await warehouse.scalar(`SELECT count(*) FROM ${target}`, undefined, `count serving table ${spec.name}`);
-    return Number(rows);
+    await warehouse.run(`CREATE TABLE ${target} AS SELECT ${select.join(', ')} FROM (${sql}) AS q ${joins.join(' ')}`, undefined, `build serving table ${spec.name}`);
   } finally {
     for (const mapping of mappings) await warehouse.run(`DROP TABLE IF EXISTS temp.main.${quoteIdent(mapping)}`).catch(() => undefined);
   }

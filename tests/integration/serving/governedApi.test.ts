@@ -191,7 +191,7 @@ describe('escape attempts', () => {
 describe('limits', () => {
   it('cuts results at the row limit, stops a query at the time limit, and rate-limits a principal', async () => {
     await server.close();
-    server = await startGovernedServer({ layout: lake.layout, reports: [exampleCountsReport], limits: { maxRows: 5, timeoutMs: 300, rateLimit: 4 } });
+    server = await startGovernedServer({ layout: lake.layout, reports: [exampleCountsReport], limits: { maxRows: 5, timeoutMs: 1_500, rateLimit: 4 } });
     const many = (await (await server.query('analyst', 'SELECT * FROM range(100)')).json()) as { rowCount: number; truncated: boolean };
     expect(many).toMatchObject({ rowCount: 5, truncated: true });
 
