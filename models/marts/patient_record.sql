@@ -1,5 +1,5 @@
 -- Every patient record from every source, one shape: the input to linkage and to serving.
--- Minimised forms (year of birth, postcode district) are computed here so serving never needs more.
+-- Serving minimises birth date and postcode itself (meta.serve in clinical.yml), at the release date.
 -- The union of the sources is stg_patient_record.
 select
     x.person_id,
@@ -15,8 +15,6 @@ select
     birth_date,
     sex,
     postcode,
-    practice_ods,
-    year(birth_date) as year_of_birth,
-    nullif(regexp_extract(upper(replace(postcode, ' ', '')), '^([A-Z]{1,2}[0-9][A-Z0-9]?)[0-9][A-Z]{2}$', 1), '') as postcode_district
+    practice_ods
 from {{ ref('stg_patient_record') }} c
 left join {{ ref('person_xref') }} x on x.source_record_id = c.source_record_id

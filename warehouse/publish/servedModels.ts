@@ -11,8 +11,7 @@
 //
 // Only documented columns are served (minimisation by allow-list: a column added to a model stays out of
 // serving until someone documents it). Minimised forms are computed here, not in the model: a birth
-// date becomes year of birth and age band at the release date, a postcode its district (and LSOA when
-// a lookup is configured). Commissioner models are aggregates; every numeric column must say how
+// date becomes year of birth and age band at the release date, a postcode its district. Commissioner models are aggregates; every numeric column must say how
 // disclosure control treats it, so a count can never be published unnoticed. Pure: manifest in, specs out.
 
 import { CarelakeError } from '../../core/errors.ts';
@@ -27,8 +26,6 @@ export type ServingRole = (typeof SERVING_ROLES)[number];
 export interface ServedModelOptions {
   /** The release date: ages are computed at it. */
   asOf: Date;
-  /** A table `(postcode VARCHAR, lsoa_code VARCHAR)` keyed by upper-case postcode without spaces, when configured. */
-  postcodeLookup?: string;
 }
 
 export type ServedModels = Record<ServingRole, ServingTableSpec[]>;
@@ -83,7 +80,6 @@ function documentedColumns(node: ManifestNode, where: string, problems: string[]
 function analystTable(node: ManifestNode, options: ServedModelOptions, where: string, problems: string[]): ServingTableSpec | null {
   const select: string[] = [];
   const tokens: ServingTokenSpec[] = [];
-  const joins: string[] = [];
   for (const column of documentedColumns(node, where, problems)) {
     const col = `m.${quoteIdent(column.name)}`;
     const serve = column.meta.serve;
@@ -93,10 +89,6 @@ function analystTable(node: ManifestNode, options: ServedModelOptions, where: st
       select.push(`year(${col}) AS year_of_birth`, `${ageBandSql(col, options.asOf)} AS age_band`);
     } else if (serve === 'postcode_district') {
       select.push(`${DISTRICT_SQL(col)} AS postcode_district`);
-      if (options.postcodeLookup) {
-        joins.push(`LEFT JOIN ${options.postcodeLookup} AS lsoa ON lsoa.postcode = upper(replace(${col}, ' ', ''))`);
-        select.push('lsoa.lsoa_code AS lsoa_code');
-      }
     } else if (isTokenMeta(serve)) {
       if (!isIdentifierKind(serve.token)) {
         problems.push(`${where}: column ${column.name}: serve.token '${serve.token}' is not an identifier kind`);
@@ -114,7 +106,7 @@ function analystTable(node: ManifestNode, options: ServedModelOptions, where: st
   return {
     name: node.name,
     description: node.description || undefined,
-    sql: `SELECT ${select.join(', ')} FROM ${node.relation_name} AS m ${joins.join(' ')}`.trim(),
+    sql: `SELECT ${select.join(', ')} FROM ${node.relation_name} AS m`,
     ...(tokens.length > 0 ? { tokens } : {}),
   };
 }
