@@ -7,21 +7,62 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { Cron } from 'croner';
 import { z } from 'zod';
+import { freshnessThresholdSchema } from '../transforms/models/freshness.ts';
 import { CarelakeError, fileSystemError } from './errors.ts';
 
 const sourceName = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,62}$/, 'a lower-case name of letters, digits and dashes, starting with a letter');
 
-const schedule = z.string().min(1).optional();
+/** A five- or six-field cron expression, read by croner in `scheduler.timezone`. */
+const cronExpression = z.string().min(1).refine(
+  (pattern) => {
+    try {
+      new Cron(pattern, { paused: true });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "a cron expression such as '0 2 * * *' (minute hour day-of-month month day-of-week)" },
+);
+
+/** Retries of a failed run: exponential backoff with jitter between attempts. */
+const backoffSettings = z.strictObject({
+  initialSeconds: z.number().positive().max(86_400).default(30),
+  maxSeconds: z.number().positive().max(86_400).default(900),
+});
+
+/** How stale a source's newest landed data may get (dbt's warn_after / error_after). */
+const sourceFreshness = z
+  .strictObject({ warn_after: freshnessThresholdSchema.optional(), error_after: freshnessThresholdSchema.optional() })
+  .refine((f) => f.warn_after !== undefined || f.error_after !== undefined, { message: 'give warn_after, error_after or both' });
+
+export type BackoffSettings = z.infer<typeof backoffSettings>;
+export const DEFAULT_RETRIES = 2;
+export const DEFAULT_BACKOFF: BackoffSettings = { initialSeconds: 30, maxSeconds: 900 };
+
+/** What the scheduler needs of every source, whatever its kind. */
+const schedule = cronExpression.optional();
+const operations = {
+  schedule,
+  /** Attempts after a failed scheduled run (0 = none); default DEFAULT_RETRIES. */
+  retries: z.number().int().min(0).max(10).optional(),
+  /** Default DEFAULT_BACKOFF. */
+  backoff: backoffSettings.optional(),
+  /** Run a tick missed while the scheduler was down once, at start-up (default: scheduler.catchUp). */
+  catchUp: z.boolean().optional(),
+  freshness: sourceFreshness.optional(),
+};
 
 const fhirBulkFilesSource = z.strictObject({
   name: sourceName,
   kind: z.literal('fhir-bulk-files'),
   /** A folder holding manifest.json and the NDJSON files it lists. */
   path: z.string().min(1),
-  schedule,
+  ...operations,
 });
 
 const fhirBulkSource = z.strictObject({
@@ -61,7 +102,7 @@ const fhirBulkSource = z.strictObject({
       passphraseEnv: z.string().optional(),
     })
     .optional(),
-  schedule,
+  ...operations,
 });
 
 /** An IANA time zone name that this Node's ICU knows, e.g. Europe/London. */
@@ -122,7 +163,7 @@ const hl7v2Source = z.strictObject({
   encoding: z.enum(['auto', 'latin1', 'utf8']).default('auto'),
   /** The zone of timestamps sent without an offset (most UK feeds send local time). */
   timezone: timeZone.default('Europe/London'),
-  schedule,
+  ...operations,
 });
 
 const esrSource = z.strictObject({
@@ -133,7 +174,7 @@ const esrSource = z.strictObject({
   sftp: sftpSettings.optional(),
   pattern: z.string().default('GO_*_GO?_*.DAT'),
   layout: z.string().default('esr-go-v1'),
-  schedule,
+  ...operations,
 });
 
 /** A file source reads from exactly one place. */
@@ -150,6 +191,9 @@ export const sourceConfig = z.discriminatedUnion('kind', [
   hl7v2Source.refine(onePlace, { message: "give exactly one of 'path' (local files) or 'sftp' (a remote folder)", path: ['path'] }),
   esrSource.refine(onePlace, { message: "give exactly one of 'path' (a local folder) or 'sftp' (a remote folder)", path: ['path'] }),
 ]);
+
+/** The scheduler's name for the warehouse build, recorded as the `source` of its runs: no source may take it. */
+export const BUILD_JOB = 'build';
 
 /** What a code map may be called: it is stored with every fact it maps (map_name). */
 export const MAP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -243,6 +287,57 @@ const configSchema = z.strictObject({
       auth: {},
       limits: { maxRows: 100_000, timeoutMs: 30_000, rateLimit: 120, rateWindowMs: 60_000 },
     }),
+  /** `carelake schedule`: the long-lived process that runs sources and builds on their schedules. */
+  scheduler: z
+    .strictObject({
+      /** Cron expressions are read in this zone, so 01:30 means 01:30 on the wall clock, GMT or BST. */
+      timezone: timeZone.default('Europe/London'),
+      /** Runs (loads and builds) at once, across all sources. */
+      concurrency: z.number().int().min(1).max(16).default(2),
+      /** Run a tick missed while the scheduler was down once, at start-up; per source `catchUp` overrides. */
+      catchUp: z.boolean().default(false),
+      /** On SIGTERM/SIGINT, in-flight runs get this long to finish before they stop and are marked interrupted. */
+      shutdownGraceSeconds: z.number().int().min(0).max(3600).default(120),
+      /** When source freshness is checked, besides after every run. */
+      freshnessSchedule: cronExpression.default('*/15 * * * *'),
+      /** How often run requests (from the runs page) are picked up. */
+      requestPollSeconds: z.number().min(0.1).max(60).default(2),
+      /** The warehouse build: on its own cron, after its upstream sources land new data, or both. */
+      build: z
+        .strictObject({
+          schedule,
+          /** Build once these sources have landed new data (and none of them is still running or queued). */
+          after: z.array(sourceName).default([]),
+          retries: z.number().int().min(0).max(10).default(1),
+          backoff: backoffSettings.default({ initialSeconds: 30, maxSeconds: 900 }),
+        })
+        .default({ after: [], retries: 1, backoff: { initialSeconds: 30, maxSeconds: 900 } }),
+    })
+    .default({
+      timezone: 'Europe/London',
+      concurrency: 2,
+      catchUp: false,
+      shutdownGraceSeconds: 120,
+      freshnessSchedule: '*/15 * * * *',
+      requestPollSeconds: 2,
+      build: { after: [], retries: 1, backoff: { initialSeconds: 30, maxSeconds: 900 } },
+    }),
+  /** Alerts from the scheduler: to the log always, and to a webhook (JSON POST, retried) when set. */
+  alerts: z
+    .strictObject({
+      webhook: z
+        .strictObject({
+          url: z.url({ protocol: /^https?$/ }),
+          /** Environment variable holding a shared secret; when set, each POST is signed (X-Carelake-Signature: sha256=<HMAC>). */
+          secretEnv: z.string().min(1).optional(),
+          retries: z.number().int().min(0).max(20).default(5),
+          timeoutSeconds: z.number().positive().max(120).default(10),
+        })
+        .optional(),
+      /** Alert when a run quarantines more than this fraction of the records it read. */
+      quarantineRate: z.number().min(0).max(1).default(0.01),
+    })
+    .default({ quarantineRate: 0.01 }),
   demo: z
     .strictObject({
       dir: z.string().default('./demo'),
@@ -339,6 +434,14 @@ export function parseConfig(text: string, origin: { file: string | null; baseDir
   }
   const names = new Set<string>();
   for (const [i, s] of result.data.sources.entries()) {
+    if (s.name === BUILD_JOB) {
+      throw new CarelakeError({
+        code: 'config.reserved-source-name',
+        kind: 'config',
+        message: `${where}: sources[${i}].name '${s.name}' is reserved for the warehouse build's runs`,
+        location: { file: where, field: `sources[${i}].name` },
+      });
+    }
     if (names.has(s.name)) {
       throw new CarelakeError({
         code: 'config.duplicate-source',
@@ -348,6 +451,17 @@ export function parseConfig(text: string, origin: { file: string | null; baseDir
       });
     }
     names.add(s.name);
+  }
+  for (const [i, name] of result.data.scheduler.build.after.entries()) {
+    if (!names.has(name)) {
+      throw new CarelakeError({
+        code: 'config.unknown-source',
+        kind: 'config',
+        message: `${where}: scheduler.build.after[${i}] names '${name}', which is not a source here`,
+        location: { file: where, field: `scheduler.build.after[${i}]` },
+        hint: `sources: ${[...names].join(', ') || '(none)'}`,
+      });
+    }
   }
   const mapNames = new Set<string>();
   for (const [i, m] of result.data.terminology.maps.entries()) {

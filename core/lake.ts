@@ -3,6 +3,7 @@
 // documented in README.md ("Lake layout").
 
 import { join, resolve } from 'node:path';
+import { runLogFile } from './logger.ts';
 
 export interface RawPartIdentity {
   source: string;
@@ -44,6 +45,14 @@ export class LakeLayout {
   /** Held by whoever writes the warehouse: a build, or a terminology load. */
   get warehouseLock(): string {
     return join(this.root, 'locks', 'warehouse.lock');
+  }
+  /** Held by the one `carelake schedule` process a lake may have (PID inside; a dead PID's lock is taken over). */
+  get schedulerLock(): string {
+    return join(this.root, 'locks', 'scheduler.lock');
+  }
+  /** One run's log lines, as also written to logs/carelake.log. */
+  runLog(runId: string): string {
+    return runLogFile(this.logs, runId);
   }
   get ledger(): string {
     return join(this.root, 'ops.sqlite');

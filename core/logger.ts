@@ -1,7 +1,13 @@
 // Structured logs: pino JSON lines in lake/logs/carelake.log. Identifier-shaped keys are redacted
 // wherever they appear, as a net behind the rule that messages never carry row values or secrets.
+//
+// Runs are the correlation unit. Work done inside `inRunLog()` (a source's run, a build) has its
+// run_id and source added to every line by whoever logs it — the connector, the landing, the model
+// runner — through AsyncLocalStorage, and each such line is also appended to logs/runs/<run_id>.jsonl,
+// which `carelake logs <run_id>` and the runs page read without scanning the whole log.
 
-import { mkdirSync } from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 
@@ -14,11 +20,56 @@ export const REDACTED_KEYS = [
 
 const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
-const options = (level: string) => ({ level, base: { pid: process.pid }, redact: { paths: redactPaths, censor: '[redacted]' } });
+/** The run a piece of work belongs to. */
+export interface RunLogContext {
+  run_id: string;
+  source: string;
+}
+
+const runContext = new AsyncLocalStorage<RunLogContext>();
+/** Open per-run log files, by run id, while their runs last. */
+const runLogs = new Map<string, { fd: number; logDir: string }>();
+
+/** `logs/runs/<run_id>.jsonl`: one run's log lines (LakeLayout.runLog names the same file). */
+export function runLogFile(logDir: string, runId: string): string {
+  return join(logDir, 'runs', `${runId}.jsonl`);
+}
+
+/**
+ * Runs `work` as part of a run: every log line written meanwhile carries the run's id and source,
+ * and lines written to `logDir` are copied to the run's own log file, closed when `work` ends.
+ */
+export async function inRunLog<T>(logDir: string, context: RunLogContext, work: () => Promise<T>): Promise<T> {
+  mkdirSync(join(logDir, 'runs'), { recursive: true });
+  runLogs.set(context.run_id, { fd: openSync(runLogFile(logDir, context.run_id), 'a', 0o640), logDir });
+  try {
+    return await runContext.run(context, work);
+  } finally {
+    const open = runLogs.get(context.run_id);
+    runLogs.delete(context.run_id);
+    if (open) closeSync(open.fd);
+  }
+}
+
+const options = (level: string) => ({
+  level,
+  base: { pid: process.pid },
+  redact: { paths: redactPaths, censor: '[redacted]' },
+  mixin: () => ({ ...runContext.getStore() }),
+});
 
 function logFile(logDir: string): pino.DestinationStream {
   mkdirSync(logDir, { recursive: true });
-  return pino.destination({ dest: join(logDir, 'carelake.log'), sync: true, mkdir: true });
+  const main = pino.destination({ dest: join(logDir, 'carelake.log'), sync: true, mkdir: true });
+  return {
+    write(line: string) {
+      main.write(line);
+      const run = runContext.getStore();
+      const open = run ? runLogs.get(run.run_id) : undefined;
+      if (open && open.logDir === logDir) writeSync(open.fd, line);
+    },
+    flush: () => main.flushSync(),
+  } as pino.DestinationStream;
 }
 
 export function createLogger(logDir: string | null, level = process.env.CARELAKE_LOG_LEVEL ?? 'info'): Logger {

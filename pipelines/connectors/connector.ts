@@ -7,6 +7,7 @@ import type { SourceConfig, SourceKind } from '../../core/config.ts';
 import type { LakeLayout } from '../../core/lake.ts';
 import type { FileLanding, FileOutcome, Reconciliation, SourceFile } from '../landing/fileLanding.ts';
 import type { SourceState } from '../ledger/sourceState.ts';
+import type { RunWindow } from '../runs/runWindow.ts';
 
 export interface Connector {
   /**
@@ -40,6 +41,8 @@ export interface ConnectorContext {
   state: SourceState;
   /** Live progress for a person watching (e.g. a server's X-Progress while an export is prepared). */
   progress?: (text: string) => void;
+  /** A backfill: offer only what falls inside this window, and leave incremental watermarks alone. */
+  window?: RunWindow;
 }
 
 export type ConnectorFactory<K extends SourceKind> = (source: Extract<SourceConfig, { kind: K }>, ctx: ConnectorContext) => Connector;

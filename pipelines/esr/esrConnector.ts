@@ -18,9 +18,10 @@ import picomatch from 'picomatch';
 import { CarelakeError, fileSystemError } from '../../core/errors.ts';
 import type { Connector, ConnectorFactory } from '../connectors/connector.ts';
 import type { FileLanding, Reconciliation, SourceFile } from '../landing/fileLanding.ts';
-import { describeLocalFile } from '../landing/localFiles.ts';
+import { describeLocalFile, modifiedWithin } from '../landing/localFiles.ts';
 import type { RawDatasetSchema } from '../landing/rawDataset.ts';
 import { SerialTasks } from '../landing/serialTasks.ts';
+import type { RunWindow } from '../runs/runWindow.ts';
 import { SftpInbox, sftpConnector } from '../sftp/sftpInbox.ts';
 import { ESR_HEADER, esrDatasets, headerRowSql, recordRowsSql } from './esrDatasets.ts';
 import { parseEsrGoFileName, type EsrGoFileName } from './fileName.ts';
@@ -81,13 +82,13 @@ export function makeEsrConnector(partRecords = ESR_PART_RECORDS): ConnectorFacto
     };
 
     if (source.sftp) {
-      return sftpConnector(new SftpInbox({ source: source.name, settings: source.sftp, layout: ctx.layout, logger: ctx.logger, state: ctx.state, order: bySequence }), land);
+      return sftpConnector(new SftpInbox({ source: source.name, settings: source.sftp, layout: ctx.layout, logger: ctx.logger, state: ctx.state, order: bySequence, window: ctx.window }), land);
     }
     return {
       async listFiles(): Promise<SourceFile[]> {
         // The layout is read first, so a bad Trust layout fails the run before anything lands.
         await prepare();
-        return listLocalFiles(source.path!, source.pattern, source.name);
+        return listLocalFiles(source.path!, source.pattern, source.name, ctx.window);
       },
       land,
     };
@@ -184,7 +185,7 @@ async function stageRecords(
   return result;
 }
 
-async function listLocalFiles(path: string, pattern: string, source: string): Promise<SourceFile[]> {
+async function listLocalFiles(path: string, pattern: string, source: string, window: RunWindow | undefined): Promise<SourceFile[]> {
   let names: string[];
   try {
     if (!(await stat(path)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
@@ -194,7 +195,8 @@ async function listLocalFiles(path: string, pattern: string, source: string): Pr
   }
   const matches = picomatch(pattern);
   const files: SourceFile[] = [];
-  for (const name of names.filter((n) => matches(n)).sort(bySequence)) files.push(await describeLocalFile(join(path, name)));
+  const paths = await modifiedWithin(names.filter((n) => matches(n)).sort(bySequence).map((name) => join(path, name)), window);
+  for (const file of paths) files.push(await describeLocalFile(file));
   return files;
 }
 

@@ -25,12 +25,15 @@ import { SmartBackendAuth } from './smartAuth.ts';
 import { typeFilterPredicates } from './typeFilter.ts';
 
 /** Ledger state keys of this kind. */
-export const BULK_STATE = { job: 'bulk.job', since: 'bulk.since' } as const;
+/** `backfillJob`: a backfill's export in flight, kept apart so it never resumes as (or replaces) the incremental one. */
+export const BULK_STATE = { job: 'bulk.job', backfillJob: 'bulk.backfill-job', since: 'bulk.since' } as const;
 
 export interface SavedBulkJob {
   statusUrl: string;
   since: string | null;
   startedAt: string;
+  /** A backfill's `_until`; a saved backfill job resumes only for the same window. */
+  until?: string | null;
 }
 
 type FhirBulkSource = Extract<SourceConfig, { kind: 'fhir-bulk' }>;
@@ -69,6 +72,8 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
     const filters = () => (keep ??= typeFilterPredicates(source.typeFilter, FILTER_COLUMN));
     let client: BulkDataClient | null = null;
     let current: { job: SavedBulkJob; manifest: BulkManifest; downloads: string } | null = null;
+    const window = ctx.window;
+    const jobKey = window ? BULK_STATE.backfillJob : BULK_STATE.job;
 
     const connect = () =>
       bulkClientFor(source, {
@@ -81,24 +86,31 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
 
     /** The job in flight if the server still has it, else a new export from the watermark. */
     async function startOrResume(bulk: BulkDataClient): Promise<{ job: SavedBulkJob; manifest: BulkManifest }> {
-      const saved = ctx.state.get(BULK_STATE.job);
-      if (saved) {
-        const job = JSON.parse(saved) as SavedBulkJob;
+      const saved = ctx.state.get(jobKey);
+      const savedJob = saved ? (JSON.parse(saved) as SavedBulkJob) : null;
+      if (savedJob && window && (savedJob.since !== window.from.toISOString() || (savedJob.until ?? null) !== window.to.toISOString())) {
+        ctx.logger.warn({ status_url: savedJob.statusUrl }, 'an earlier backfill of another window was left unfinished; starting this window afresh');
+        await bulk.deleteJob(savedJob.statusUrl).catch(() => undefined);
+        ctx.state.delete(jobKey);
+      } else if (savedJob) {
+        const job = savedJob;
         try {
           ctx.logger.info({ status_url: job.statusUrl }, 'resuming export');
           return { job, manifest: await bulk.waitForManifest(job.statusUrl) };
         } catch (err) {
           if (!(err instanceof CarelakeError) || err.code !== 'fhir-bulk.job-gone') throw forgetFailedJob(err);
           ctx.logger.warn({ status_url: job.statusUrl }, 'the server no longer has the export in flight; starting a new one');
-          ctx.state.delete(BULK_STATE.job);
+          ctx.state.delete(jobKey);
         }
       }
-      const since = source.since === 'auto' ? (ctx.state.get(BULK_STATE.since) ?? null) : source.since === 'none' ? null : source.since;
-      const request = kickoffRequest({ baseUrl: source.baseUrl, level: source.level, groupId: source.groupId, method: source.method, types: source.types, typeFilter: source.typeFilter, since, allowPartialManifests: source.allowPartialManifests, patients: source.patients, lenient: source.typeFilter.length > 0, elements: source.elements, until: source.until, includeAssociatedData: source.includeAssociatedData });
+      // A backfill asks for its window; otherwise the watermark (or the configured since) and until.
+      const since = window ? window.from.toISOString() : source.since === 'auto' ? (ctx.state.get(BULK_STATE.since) ?? null) : source.since === 'none' ? null : source.since;
+      const until = window ? window.to.toISOString() : source.until;
+      const request = kickoffRequest({ baseUrl: source.baseUrl, level: source.level, groupId: source.groupId, method: source.method, types: source.types, typeFilter: source.typeFilter, since, allowPartialManifests: source.allowPartialManifests, patients: source.patients, lenient: source.typeFilter.length > 0, elements: source.elements, until, includeAssociatedData: source.includeAssociatedData });
       const statusUrl = await bulk.kickOff(request);
-      const job: SavedBulkJob = { statusUrl, since, startedAt: new Date().toISOString() };
+      const job: SavedBulkJob = { statusUrl, since, startedAt: new Date().toISOString(), ...(window ? { until } : {}) };
       // Kept before the first poll, so a run killed from here on resumes this job.
-      ctx.state.set(BULK_STATE.job, JSON.stringify(job));
+      ctx.state.set(jobKey, JSON.stringify(job));
       try {
         return { job, manifest: await bulk.waitForManifest(statusUrl) };
       } catch (err) {
@@ -108,7 +120,7 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
 
     /** A job that failed or expired on the server cannot be resumed: the next run starts afresh. */
     function forgetFailedJob(err: unknown): unknown {
-      if (err instanceof CarelakeError && ['fhir-bulk.export-failed', 'fhir-bulk.expired'].includes(err.code)) ctx.state.delete(BULK_STATE.job);
+      if (err instanceof CarelakeError && ['fhir-bulk.export-failed', 'fhir-bulk.expired'].includes(err.code)) ctx.state.delete(jobKey);
       return err;
     }
 
@@ -174,9 +186,10 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
 
       async finish({ runId }): Promise<void> {
         if (!current || !client) return;
-        // Every file of the export has landed or was quarantined: the watermark may move.
-        ctx.state.set(BULK_STATE.since, current.manifest.transactionTime, runId);
-        ctx.state.delete(BULK_STATE.job);
+        // Every file of the export has landed or was quarantined: the watermark may move — unless this
+        // was a backfill, which fills in the past and must not move the incremental load's _since.
+        if (!window) ctx.state.set(BULK_STATE.since, current.manifest.transactionTime, runId);
+        ctx.state.delete(jobKey);
         try {
           await client.deleteJob(current.job.statusUrl);
         } catch (err) {

@@ -8,6 +8,7 @@ import { CarelakeError, fileSystemError } from '../../core/errors.ts';
 import type { ConnectorFactory } from '../connectors/connector.ts';
 import type { Reconciliation, SourceFile } from '../landing/fileLanding.ts';
 import { describeLocalFile } from '../landing/localFiles.ts';
+import { inWindow } from '../runs/runWindow.ts';
 import { parseBulkManifest, type BulkOutputEntry } from './manifest.ts';
 import { landNdjsonResources } from './ndjsonLanding.ts';
 
@@ -34,6 +35,8 @@ export const fhirBulkFilesConnector: ConnectorFactory<'fhir-bulk-files'> = (sour
       }
       const manifest = parseBulkManifest(json, manifestPath);
       const files: SourceFile[] = [];
+      // A backfill takes the export only if it was made inside the window.
+      if (ctx.window && !inWindow(new Date(manifest.transactionTime), ctx.window)) return files;
       for (const entry of manifest.output) {
         const path = resolveOutputUrl(source.path, entry.url, manifestPath);
         const file = await describeLocalFile(path);

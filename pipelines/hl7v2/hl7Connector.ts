@@ -13,7 +13,7 @@ import { glob } from 'tinyglobby';
 import { CarelakeError, fileSystemError, toCarelakeError } from '../../core/errors.ts';
 import type { Connector, ConnectorFactory } from '../connectors/connector.ts';
 import type { FileLanding, Reconciliation, SourceFile } from '../landing/fileLanding.ts';
-import { describeLocalFile } from '../landing/localFiles.ts';
+import { describeLocalFile, modifiedWithin } from '../landing/localFiles.ts';
 import { SerialTasks } from '../landing/serialTasks.ts';
 import { SftpInbox, sftpConnector } from '../sftp/sftpInbox.ts';
 import { Hl7BatchReconciler } from './batch.ts';
@@ -79,7 +79,7 @@ export function makeHl7v2Connector(limits: Hl7PartLimits = DEFAULT_HL7_PART_LIMI
       const report = reconciler.finish();
       return report.discrepancies.map((d) => ({ what: `${d.segment}-1 at offset ${d.offset} (${d.reason})`, declared: d.declared, actual: d.actual }));
     };
-    if (source.sftp) return sftpConnector(new SftpInbox({ source: source.name, settings: source.sftp, layout: ctx.layout, logger: ctx.logger, state: ctx.state }), land);
+    if (source.sftp) return sftpConnector(new SftpInbox({ source: source.name, settings: source.sftp, layout: ctx.layout, logger: ctx.logger, state: ctx.state, window: ctx.window }), land);
     return {
       async listFiles(): Promise<SourceFile[]> {
         const path = source.path!;
@@ -90,7 +90,7 @@ export function makeHl7v2Connector(limits: Hl7PartLimits = DEFAULT_HL7_PART_LIMI
         } catch (err) {
           throw fileSystemError(`read the folder of source '${source.name}',`, root, err);
         }
-        const paths = (await glob(path, { absolute: true, onlyFiles: true, dot: false, followSymbolicLinks: true })).sort();
+        const paths = await modifiedWithin((await glob(path, { absolute: true, onlyFiles: true, dot: false, followSymbolicLinks: true })).sort(), ctx.window);
         const files: SourceFile[] = [];
         for (const path of paths) files.push(await describeLocalFile(path));
         return files;

@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileSystemError } from '../../core/errors.ts';
+import { inWindow, type RunWindow } from '../runs/runWindow.ts';
 import type { SourceFile } from './fileLanding.ts';
 
 export async function describeLocalFile(path: string): Promise<SourceFile> {
@@ -22,6 +23,20 @@ export async function describeLocalFile(path: string): Promise<SourceFile> {
   } catch (err) {
     throw fileSystemError('read source file', path, err);
   }
+}
+
+/** The paths last modified inside the window (all of them without one), checked before any is read. */
+export async function modifiedWithin(paths: readonly string[], window: RunWindow | undefined): Promise<string[]> {
+  if (!window) return [...paths];
+  const kept: string[] = [];
+  for (const path of paths) {
+    try {
+      if (inWindow((await stat(path)).mtimeMs, window)) kept.push(path);
+    } catch (err) {
+      throw fileSystemError('read source file', path, err);
+    }
+  }
+  return kept;
 }
 
 /** Lines of a text file with 1-based numbers; LF and CRLF both end a line. */

@@ -11,8 +11,12 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'interrupted';
-export type RunTrigger = 'manual' | 'schedule' | 'start' | 'backfill';
+/** `retried`: this attempt failed and the scheduler tried again (a later attempt has retry_of = the first attempt). */
+export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'interrupted' | 'retried';
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'partial', 'failed', 'interrupted', 'retried'];
+/** What started a run: a person at the CLI, a cron tick, `start`, a backfill, a re-run, upstream sources
+ *  landing (`dependency`), a tick missed while the scheduler was down (`catch-up`), or the runs page (`request`). */
+export type RunTrigger = 'manual' | 'schedule' | 'start' | 'backfill' | 'rerun' | 'dependency' | 'catch-up' | 'request';
 export type FileStatus = 'landing' | 'landed' | 'quarantined';
 
 export interface RunRecord {
@@ -32,6 +36,82 @@ export interface RunRecord {
   files_landed: number;
   files_skipped: number;
   error: string | null;
+  /** 1 for a first attempt; 2, 3, … for the scheduler's retries of it. */
+  attempt: number;
+  /** The first attempt's run id, on a retry. */
+  retry_of: string | null;
+  /** The run this one re-runs (`carelake rerun`). */
+  rerun_of: string | null;
+  /** A backfill's window (ISO instants), when the run was limited to one. */
+  window_from: string | null;
+  window_to: string | null;
+  /** The cron time the run was for, when a schedule started it. */
+  scheduled_for: string | null;
+}
+
+/** Extra facts about how a run started, recorded with it. */
+export type RunOrigin = Partial<Pick<RunRecord, 'attempt' | 'retry_of' | 'rerun_of' | 'window_from' | 'window_to' | 'scheduled_for'>>;
+
+export type TickOutcome = 'queued' | 'skipped' | 'catch-up';
+
+/** A cron tick of a scheduled job and what came of it: a run queued, or skipped (the last one still going). */
+export interface ScheduleTick {
+  job: string;
+  scheduled_for: string;
+  fired_at: string;
+  outcome: TickOutcome;
+  run_id: string | null;
+  reason: string | null;
+}
+
+export type RunRequestKind = 'run' | 'backfill' | 'rerun';
+export type RunRequestStatus = 'pending' | 'taken' | 'done' | 'failed' | 'cancelled';
+
+/** A run asked for from the runs page; the scheduler process takes it and runs it. */
+export interface RunRequest {
+  request_id: number;
+  job: string;
+  kind: RunRequestKind;
+  window_from: string | null;
+  window_to: string | null;
+  rerun_of: string | null;
+  requested_by: string;
+  requested_at: string;
+  status: RunRequestStatus;
+  taken_at: string | null;
+  run_id: string | null;
+  error: string | null;
+}
+
+export type AlertKind = 'run-failed' | 'freshness-error' | 'quarantine-threshold' | 'reconciliation-mismatch';
+export type AlertDelivery = 'log-only' | 'pending' | 'delivered' | 'failed';
+
+export interface AlertRecord {
+  alert_id: string;
+  kind: AlertKind;
+  severity: 'warning' | 'critical';
+  source: string;
+  run_id: string | null;
+  summary: string;
+  /** JSON: the figures behind the alert. */
+  details: string | null;
+  raised_at: string;
+  delivery: AlertDelivery;
+  attempts: number;
+  delivered_at: string | null;
+  delivery_error: string | null;
+}
+
+export type FreshnessState = 'pass' | 'warn' | 'error';
+
+/** A source's freshness when last checked, kept so an alert is raised on the change into error, not at every check. */
+export interface FreshnessRecord {
+  source: string;
+  status: FreshnessState;
+  checked_at: string;
+  newest_landed_at: string | null;
+  /** Whole seconds. */
+  age_seconds: number | null;
 }
 
 export interface FileRecord {
@@ -100,6 +180,31 @@ const MIGRATIONS: readonly string[] = [
   //    records_in = records_landed + records_quarantined + records_filtered.
   `ALTER TABLE files ADD COLUMN records_filtered INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE runs ADD COLUMN records_filtered INTEGER NOT NULL DEFAULT 0;`,
+  // 4: the scheduler: attempts and their origin, cron ticks, run requests from the runs page, alerts,
+  //    and each source's last known freshness.
+  `ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE runs ADD COLUMN retry_of TEXT;
+   ALTER TABLE runs ADD COLUMN rerun_of TEXT;
+   ALTER TABLE runs ADD COLUMN window_from TEXT;
+   ALTER TABLE runs ADD COLUMN window_to TEXT;
+   ALTER TABLE runs ADD COLUMN scheduled_for TEXT;
+   CREATE INDEX runs_by_status ON runs(status);
+   CREATE TABLE schedule_ticks (
+     job TEXT NOT NULL, scheduled_for TEXT NOT NULL, fired_at TEXT NOT NULL, outcome TEXT NOT NULL,
+     run_id TEXT, reason TEXT);
+   CREATE INDEX ticks_by_job ON schedule_ticks(job, fired_at);
+   CREATE TABLE run_requests (
+     request_id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL, kind TEXT NOT NULL,
+     window_from TEXT, window_to TEXT, rerun_of TEXT, requested_by TEXT NOT NULL, requested_at TEXT NOT NULL,
+     status TEXT NOT NULL, taken_at TEXT, run_id TEXT, error TEXT);
+   CREATE INDEX requests_by_status ON run_requests(status);
+   CREATE TABLE alerts (
+     alert_id TEXT PRIMARY KEY, kind TEXT NOT NULL, severity TEXT NOT NULL, source TEXT NOT NULL, run_id TEXT,
+     summary TEXT NOT NULL, details TEXT, raised_at TEXT NOT NULL, delivery TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0, delivered_at TEXT, delivery_error TEXT);
+   CREATE INDEX alerts_by_time ON alerts(raised_at);
+   CREATE TABLE freshness (
+     source TEXT PRIMARY KEY, status TEXT NOT NULL, checked_at TEXT NOT NULL, newest_landed_at TEXT, age_seconds INTEGER);`,
 ];
 
 export interface FileLandingPlan {
@@ -134,10 +239,18 @@ export class Ledger {
     this.db.close();
   }
 
-  startRun(run: Pick<RunRecord, 'run_id' | 'source' | 'kind' | 'trigger' | 'started_at'>): void {
+  startRun(run: Pick<RunRecord, 'run_id' | 'source' | 'kind' | 'trigger' | 'started_at'> & RunOrigin): void {
     this.db
-      .prepare(`INSERT INTO runs (run_id, source, kind, trigger, status, started_at) VALUES (@run_id, @source, @kind, @trigger, 'running', @started_at)`)
-      .run(run);
+      .prepare(
+        `INSERT INTO runs (run_id, source, kind, trigger, status, started_at, attempt, retry_of, rerun_of, window_from, window_to, scheduled_for)
+         VALUES (@run_id, @source, @kind, @trigger, 'running', @started_at, @attempt, @retry_of, @rerun_of, @window_from, @window_to, @scheduled_for)`,
+      )
+      .run({ attempt: 1, retry_of: null, rerun_of: null, window_from: null, window_to: null, scheduled_for: null, ...run });
+  }
+
+  /** A failed attempt that the scheduler is about to try again. */
+  markRetried(runId: string): void {
+    this.db.prepare(`UPDATE runs SET status = 'retried' WHERE run_id = ? AND status = 'failed'`).run(runId);
   }
 
   finishRun(runId: string, outcome: { status: RunStatus; finished_at: string; files_seen: number; files_skipped: number; error: string | null }): RunRecord {
@@ -161,12 +274,141 @@ export class Ledger {
     return this.db.prepare(`SELECT * FROM runs WHERE run_id = ?`).get(runId) as RunRecord | undefined;
   }
 
-  /** The newest runs, optionally for one source. */
-  runs(options: { source?: string; limit?: number } = {}): RunRecord[] {
-    const limit = options.limit ?? 50;
-    return options.source
-      ? (this.db.prepare(`SELECT * FROM runs WHERE source = ? ORDER BY started_at DESC, rowid DESC LIMIT ?`).all(options.source, limit) as RunRecord[])
-      : (this.db.prepare(`SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`).all(limit) as RunRecord[]);
+  /** The newest runs, optionally of one source and/or with one status. */
+  runs(options: { source?: string; status?: RunStatus; limit?: number } = {}): RunRecord[] {
+    return this.db
+      .prepare(
+        `SELECT * FROM runs WHERE (@source IS NULL OR source = @source) AND (@status IS NULL OR status = @status)
+         ORDER BY started_at DESC, rowid DESC LIMIT @limit`,
+      )
+      .all({ source: options.source ?? null, status: options.status ?? null, limit: options.limit ?? 50 }) as RunRecord[];
+  }
+
+  /** Runs still marked running (by any process). */
+  runningRuns(): RunRecord[] {
+    return this.db.prepare(`SELECT * FROM runs WHERE status = 'running' ORDER BY started_at`).all() as RunRecord[];
+  }
+
+  /** The newest time each source landed records (a file with records_landed > 0): what freshness is judged on. */
+  newestLandings(): Map<string, string> {
+    const rows = this.db.prepare(`SELECT source, max(landed_at) AS at FROM files WHERE records_landed > 0 AND landed_at IS NOT NULL GROUP BY source`).all() as { source: string; at: string }[];
+    return new Map(rows.map((r) => [r.source, r.at]));
+  }
+
+  // ---- scheduler ticks -----------------------------------------------------------------------
+
+  recordTick(tick: ScheduleTick): void {
+    this.db
+      .prepare(`INSERT INTO schedule_ticks (job, scheduled_for, fired_at, outcome, run_id, reason) VALUES (@job, @scheduled_for, @fired_at, @outcome, @run_id, @reason)`)
+      .run(tick);
+  }
+
+  ticks(options: { job?: string; limit?: number } = {}): ScheduleTick[] {
+    return this.db
+      .prepare(`SELECT * FROM schedule_ticks WHERE (@job IS NULL OR job = @job) ORDER BY fired_at DESC, rowid DESC LIMIT @limit`)
+      .all({ job: options.job ?? null, limit: options.limit ?? 50 }) as ScheduleTick[];
+  }
+
+  // ---- run requests (runs page → scheduler) -------------------------------------------------------
+
+  requestRun(request: Pick<RunRequest, 'job' | 'kind' | 'requested_by' | 'requested_at'> & Partial<Pick<RunRequest, 'window_from' | 'window_to' | 'rerun_of'>>): RunRequest {
+    const info = this.db
+      .prepare(
+        `INSERT INTO run_requests (job, kind, window_from, window_to, rerun_of, requested_by, requested_at, status)
+         VALUES (@job, @kind, @window_from, @window_to, @rerun_of, @requested_by, @requested_at, 'pending')`,
+      )
+      .run({ window_from: null, window_to: null, rerun_of: null, ...request });
+    return this.db.prepare(`SELECT * FROM run_requests WHERE request_id = ?`).get(info.lastInsertRowid) as RunRequest;
+  }
+
+  /** Takes the pending requests, oldest first, in one transaction, so two takers never take the same one. */
+  takeRunRequests(takenAt: string): RunRequest[] {
+    return this.db.transaction(() => {
+      const pending = this.db.prepare(`SELECT * FROM run_requests WHERE status = 'pending' ORDER BY request_id`).all() as RunRequest[];
+      const take = this.db.prepare(`UPDATE run_requests SET status = 'taken', taken_at = ? WHERE request_id = ?`);
+      for (const r of pending) take.run(takenAt, r.request_id);
+      return pending.map((r) => ({ ...r, status: 'taken' as const, taken_at: takenAt }));
+    })();
+  }
+
+  finishRunRequest(requestId: number, outcome: { status: Exclude<RunRequestStatus, 'pending' | 'taken'>; run_id?: string | null; error?: string | null }): void {
+    this.db
+      .prepare(`UPDATE run_requests SET status = @status, run_id = coalesce(@run_id, run_id), error = @error WHERE request_id = @request_id`)
+      .run({ request_id: requestId, status: outcome.status, run_id: outcome.run_id ?? null, error: outcome.error ?? null });
+  }
+
+  runRequests(options: { status?: RunRequestStatus; limit?: number } = {}): RunRequest[] {
+    return this.db
+      .prepare(`SELECT * FROM run_requests WHERE (@status IS NULL OR status = @status) ORDER BY request_id DESC LIMIT @limit`)
+      .all({ status: options.status ?? null, limit: options.limit ?? 50 }) as RunRequest[];
+  }
+
+  // ---- alerts and freshness -------------------------------------------------------------------------
+
+  recordAlert(alert: AlertRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO alerts (alert_id, kind, severity, source, run_id, summary, details, raised_at, delivery, attempts, delivered_at, delivery_error)
+         VALUES (@alert_id, @kind, @severity, @source, @run_id, @summary, @details, @raised_at, @delivery, @attempts, @delivered_at, @delivery_error)`,
+      )
+      .run(alert);
+  }
+
+  updateAlertDelivery(alertId: string, delivery: Pick<AlertRecord, 'delivery' | 'attempts' | 'delivered_at' | 'delivery_error'>): void {
+    this.db
+      .prepare(`UPDATE alerts SET delivery = @delivery, attempts = @attempts, delivered_at = @delivered_at, delivery_error = @delivery_error WHERE alert_id = @alert_id`)
+      .run({ ...delivery, alert_id: alertId });
+  }
+
+  alerts(options: { source?: string; limit?: number } = {}): AlertRecord[] {
+    return this.db
+      .prepare(`SELECT * FROM alerts WHERE (@source IS NULL OR source = @source) ORDER BY raised_at DESC, rowid DESC LIMIT @limit`)
+      .all({ source: options.source ?? null, limit: options.limit ?? 50 }) as AlertRecord[];
+  }
+
+  freshness(source: string): FreshnessRecord | undefined {
+    return this.db.prepare(`SELECT * FROM freshness WHERE source = ?`).get(source) as FreshnessRecord | undefined;
+  }
+
+  freshnessAll(): FreshnessRecord[] {
+    return this.db.prepare(`SELECT * FROM freshness ORDER BY source`).all() as FreshnessRecord[];
+  }
+
+  setFreshness(record: FreshnessRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO freshness (source, status, checked_at, newest_landed_at, age_seconds) VALUES (@source, @status, @checked_at, @newest_landed_at, @age_seconds)
+         ON CONFLICT (source) DO UPDATE SET status = excluded.status, checked_at = excluded.checked_at, newest_landed_at = excluded.newest_landed_at, age_seconds = excluded.age_seconds`,
+      )
+      .run({ ...record, age_seconds: record.age_seconds === null ? null : Math.round(record.age_seconds) });
+  }
+
+  /** Figures for metrics, summed in SQLite: runs by source and status, records by outcome, bytes, last success, durations. */
+  runTotals(): { source: string; status: RunStatus; runs: number }[] {
+    return this.db.prepare(`SELECT source, status, count(*) AS runs FROM runs GROUP BY source, status ORDER BY source, status`).all() as { source: string; status: RunStatus; runs: number }[];
+  }
+
+  recordTotals(): { source: string; landed: number; quarantined: number; filtered: number; bytes: number }[] {
+    return this.db
+      .prepare(
+        `SELECT source, coalesce(sum(records_landed), 0) AS landed, coalesce(sum(records_quarantined), 0) AS quarantined,
+                coalesce(sum(records_filtered), 0) AS filtered, coalesce(sum(bytes), 0) AS bytes
+         FROM files WHERE status <> 'landing' GROUP BY source ORDER BY source`,
+      )
+      .all() as { source: string; landed: number; quarantined: number; filtered: number; bytes: number }[];
+  }
+
+  lastSuccesses(): { source: string; finished_at: string }[] {
+    return this.db
+      .prepare(`SELECT source, max(finished_at) AS finished_at FROM runs WHERE status IN ('succeeded', 'partial') AND finished_at IS NOT NULL GROUP BY source ORDER BY source`)
+      .all() as { source: string; finished_at: string }[];
+  }
+
+  /** Finished runs' durations in seconds, per source (for the duration histogram). */
+  runDurations(): { source: string; seconds: number }[] {
+    return this.db
+      .prepare(`SELECT source, (julianday(finished_at) - julianday(started_at)) * 86400.0 AS seconds FROM runs WHERE finished_at IS NOT NULL AND status <> 'running'`)
+      .all() as { source: string; seconds: number }[];
   }
 
   /** The last run of each source. */
@@ -282,5 +524,5 @@ export class Ledger {
   }
 }
 
-export const LEDGER_TABLES = ['runs', 'files', 'parts', 'watermarks', 'quarantine'] as const;
+export const LEDGER_TABLES = ['runs', 'files', 'parts', 'watermarks', 'quarantine', 'schedule_ticks', 'run_requests', 'alerts', 'freshness'] as const;
 export type LedgerTable = (typeof LEDGER_TABLES)[number];

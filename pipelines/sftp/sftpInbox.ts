@@ -26,6 +26,7 @@ import type { LakeLayout } from '../../core/lake.ts';
 import type { Connector } from '../connectors/connector.ts';
 import type { FileOutcome, SourceFile } from '../landing/fileLanding.ts';
 import type { SourceState } from '../ledger/sourceState.ts';
+import { inWindow, type RunWindow } from '../runs/runWindow.ts';
 import { isRetryableSftpError, loadSftpCredentials, SftpSession, sftpServerLabel, type RemoteFile, type SftpCredentials } from './sftpSession.ts';
 
 export interface SftpInboxOptions {
@@ -36,6 +37,8 @@ export interface SftpInboxOptions {
   state: SourceState;
   /** The order files land in, by name (default: by name). */
   order?: (a: string, b: string) => number;
+  /** A backfill: only files last modified inside this window. */
+  window?: RunWindow;
   /** First backoff delay; tests shorten it. */
   retryMinMs?: number;
   env?: Readonly<Record<string, string | undefined>>;
@@ -137,6 +140,7 @@ export class SftpInbox {
     const candidates: RemoteFile[] = [];
     for (const file of first) {
       if (!this.matches(file.name)) continue;
+      if (this.options.window && !inWindow(file.modifiedMs, this.options.window)) continue;
       if (state.hasFinalFile(this.location(file.name), file.size)) this.alreadyLanded.push(file.name);
       else candidates.push(file);
     }

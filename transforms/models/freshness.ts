@@ -28,7 +28,8 @@ export interface FreshnessRule {
 
 export const PERIOD_SECONDS: Record<FreshnessPeriod, number> = { minute: 60, hour: 3600, day: 86400 };
 
-const thresholdSchema = z.strictObject(
+/** One freshness threshold, `{count, period}`; shared by dbt sources and carelake.yml's landing sources. */
+export const freshnessThresholdSchema = z.strictObject(
   {
     count: z.number({ error: 'expected a whole number of periods' }).int({ error: 'expected a whole number of periods' }).nonnegative({ error: 'expected a count of 0 or more' }),
     period: z.enum(FRESHNESS_PERIODS, { error: `expected one of ${FRESHNESS_PERIODS.join(', ')}` }),
@@ -40,8 +41,8 @@ const thresholdSchema = z.strictObject(
 export const freshnessRuleSchema: z.ZodType<FreshnessRule | null> = z
   .strictObject(
     {
-      warn_after: thresholdSchema.nullable().optional(),
-      error_after: thresholdSchema.nullable().optional(),
+      warn_after: freshnessThresholdSchema.nullable().optional(),
+      error_after: freshnessThresholdSchema.nullable().optional(),
       filter: z.string({ error: 'expected a SQL condition' }).nullable().optional(),
     },
     { error: 'expected a mapping with warn_after, error_after and filter, or null' },
