@@ -70,6 +70,12 @@ export async function withLock<T>(path: string, purpose: string, work: () => Pro
   }
 }
 
+/** Who holds the lock at `path`, if anyone still running does. */
+export function currentHolder(path: string): LockHolder | null {
+  const holder = readHolder(path);
+  return holder && isRunning(holder.pid) ? holder : null;
+}
+
 function readHolder(path: string): LockHolder | null {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockHolder>;

@@ -423,6 +423,11 @@ export class Ledger {
     return this.db.prepare(`SELECT * FROM files WHERE source = ? AND sha256 = ? AND status <> 'landing'`).get(source, sha256) as FileRecord | undefined;
   }
 
+  /** The files one run recorded (landed or quarantined). */
+  filesOfRun(runId: string): FileRecord[] {
+    return this.db.prepare(`SELECT * FROM files WHERE run_id = ? ORDER BY landed_at, location`).all(runId) as FileRecord[];
+  }
+
   files(source: string): FileRecord[] {
     return this.db.prepare(`SELECT * FROM files WHERE source = ? ORDER BY landed_at, location`).all(source) as FileRecord[];
   }
