@@ -253,6 +253,11 @@ export class Ledger {
     this.db.prepare(`UPDATE runs SET status = 'retried' WHERE run_id = ? AND status = 'failed'`).run(runId);
   }
 
+  /** The retry never happened (the scheduler stopped while waiting): the attempt is the final failure after all. */
+  unmarkRetried(runId: string): void {
+    this.db.prepare(`UPDATE runs SET status = 'failed' WHERE run_id = ? AND status = 'retried'`).run(runId);
+  }
+
   finishRun(runId: string, outcome: { status: RunStatus; finished_at: string; files_seen: number; files_skipped: number; error: string | null }): RunRecord {
     // Record counts are summed from the files this run recorded, so runs and files always agree.
     this.db
@@ -331,7 +336,7 @@ export class Ledger {
     })();
   }
 
-  finishRunRequest(requestId: number, outcome: { status: Exclude<RunRequestStatus, 'pending' | 'taken'>; run_id?: string | null; error?: string | null }): void {
+  updateRunRequest(requestId: number, outcome: { status: Exclude<RunRequestStatus, 'pending'>; run_id?: string | null; error?: string | null }): void {
     this.db
       .prepare(`UPDATE run_requests SET status = @status, run_id = coalesce(@run_id, run_id), error = @error WHERE request_id = @request_id`)
       .run({ request_id: requestId, status: outcome.status, run_id: outcome.run_id ?? null, error: outcome.error ?? null });
