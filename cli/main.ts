@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ROLES } from '../warehouse/auth/principal.ts';
 import { auditShowCommand, auditVerifyCommand } from './commands/audit.ts';
+import { backfillCommand, rerunCommand } from './commands/backfill.ts';
 import { buildCommand } from './commands/build.ts';
 import { bulkCancelCommand, bulkStatusCommand } from './commands/bulk.ts';
 import { generateCommand } from './commands/generate.ts';
@@ -21,6 +22,8 @@ import { sftpHostKeyCommand } from './commands/sftpHostKey.ts';
 import { startCommand } from './commands/start.ts';
 import { terminologyListCommand, terminologyLoadCommand, terminologyRemoveCommand, terminologyTranslateCommand } from './commands/terminology.ts';
 import { statusCommand } from './commands/status.ts';
+import { logsCommand, runsCommand } from './commands/runs.ts';
+import { scheduleCommand } from './commands/schedule.ts';
 import { reportFailure, terminal } from './console.ts';
 import { commandContext, type GlobalOptions } from './context.ts';
 
@@ -203,6 +206,52 @@ program
   .option('--port <port>', 'port to listen on (default from config)', integer)
   .action(async (opts: { host?: string; port?: number }) => {
     await serveCommand(await commandContext(globals()), opts, out);
+  });
+
+program
+  .command('schedule')
+  .description('run the scheduler: every source and the build on their cron (scheduler.timezone), retries, alerts, run requests; one per lake; SIGTERM stops it gracefully')
+  .action(async () => {
+    await scheduleCommand(await commandContext(globals()), out);
+  });
+
+program
+  .command('runs')
+  .description('the run history from the ledger, newest first')
+  .option('--source <name>', 'one source (or build)')
+  .option('--status <status>', 'running | succeeded | partial | failed | interrupted | retried')
+  .option('--limit <n>', 'how many runs', integer, 50)
+  .option('--json', 'print JSON instead of a table')
+  .action(async (opts: { source?: string; status?: string; limit: number; json?: boolean }) => {
+    runsCommand(await commandContext(globals()), { ...opts, json: opts.json ?? false }, out);
+  });
+
+program
+  .command('logs')
+  .argument('<run_id>', 'a run id from `carelake runs`')
+  .option('--json', 'print the JSON log lines as written')
+  .description("one run's log lines")
+  .action(async (runId: string, opts: { json?: boolean }) => {
+    await logsCommand(await commandContext(globals()), runId, { json: opts.json ?? false }, out);
+  });
+
+program
+  .command('backfill')
+  .argument('<source>', 'a source from the config')
+  .requiredOption('--from <date>', 'start of the window, inclusive: YYYY-MM-DD (UTC midnight) or an ISO instant')
+  .requiredOption('--to <date>', 'end of the window, exclusive')
+  .option('--dry-run', 'show what would be fetched; fetch and write nothing')
+  .description('land a past window: a Bulk Data export with _since/_until (the incremental watermark stays), or the files modified in it')
+  .action(async (name: string, opts: { from: string; to: string; dryRun?: boolean }) => {
+    await backfillCommand(await commandContext(globals()), name, { from: opts.from, to: opts.to, dryRun: opts.dryRun ?? false }, out);
+  });
+
+program
+  .command('rerun')
+  .argument('<run_id>', 'a run id from `carelake runs`')
+  .description('run a source (or the build) again as that run did, with its window; files already landed are skipped')
+  .action(async (runId: string) => {
+    await rerunCommand(await commandContext(globals()), runId, out);
   });
 
 program

@@ -46,6 +46,10 @@ export class LakeLayout {
   get warehouseLock(): string {
     return join(this.root, 'locks', 'warehouse.lock');
   }
+  /** Held while a source runs, by whichever process runs it (the scheduler or the CLI). */
+  sourceLock(source: string): string {
+    return join(this.root, 'locks', `source-${source}.lock`);
+  }
   /** Held by the one `carelake schedule` process a lake may have (PID inside; a dead PID's lock is taken over). */
   get schedulerLock(): string {
     return join(this.root, 'locks', 'scheduler.lock');

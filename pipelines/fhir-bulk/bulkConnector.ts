@@ -18,7 +18,7 @@ import { readLines } from '../landing/localFiles.ts';
 import type { RawDatasetSchema } from '../landing/rawDataset.ts';
 import { BulkDataClient } from './bulkClient.ts';
 import { loadClientKey } from './clientKey.ts';
-import { kickoffRequest } from './kickoffRequest.ts';
+import { kickoffRequest, type KickoffRequest } from './kickoffRequest.ts';
 import type { BulkManifest } from './manifest.ts';
 import { FILTER_COLUMN, landNdjsonResources } from './ndjsonLanding.ts';
 import { SmartBackendAuth } from './smartAuth.ts';
@@ -106,7 +106,7 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
       // A backfill asks for its window; otherwise the watermark (or the configured since) and until.
       const since = window ? window.from.toISOString() : source.since === 'auto' ? (ctx.state.get(BULK_STATE.since) ?? null) : source.since === 'none' ? null : source.since;
       const until = window ? window.to.toISOString() : source.until;
-      const request = kickoffRequest({ baseUrl: source.baseUrl, level: source.level, groupId: source.groupId, method: source.method, types: source.types, typeFilter: source.typeFilter, since, allowPartialManifests: source.allowPartialManifests, patients: source.patients, lenient: source.typeFilter.length > 0, elements: source.elements, until, includeAssociatedData: source.includeAssociatedData });
+      const request = exportRequestFor(source, since, until);
       const statusUrl = await bulk.kickOff(request);
       const job: SavedBulkJob = { statusUrl, since, startedAt: new Date().toISOString(), ...(window ? { until } : {}) };
       // Kept before the first poll, so a run killed from here on resumes this job.
@@ -202,6 +202,11 @@ export function makeFhirBulkConnector(deps: BulkConnectorDeps = {}): ConnectorFa
 }
 
 export const fhirBulkConnector = makeFhirBulkConnector();
+
+/** The kick-off request a source sends for an export from `since` to `until` (also shown by `backfill --dry-run`). */
+export function exportRequestFor(source: FhirBulkSource, since: string | null, until: string | null): KickoffRequest {
+  return kickoffRequest({ baseUrl: source.baseUrl, level: source.level, groupId: source.groupId, method: source.method, types: source.types, typeFilter: source.typeFilter, since, allowPartialManifests: source.allowPartialManifests, patients: source.patients, lenient: source.typeFilter.length > 0, elements: source.elements, until, includeAssociatedData: source.includeAssociatedData });
+}
 
 /** The client for a fhir-bulk source: with SMART Backend Services when the source has `auth`. */
 export async function bulkClientFor(source: FhirBulkSource, deps: BulkConnectorDeps & { onProgress?: (progress: string) => void } = {}): Promise<BulkDataClient> {

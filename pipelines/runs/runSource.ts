@@ -83,7 +83,7 @@ export async function listSourceFiles(source: SourceConfig, ctx: ListContext): P
 export async function runSource(source: SourceConfig, listed: ListedSource, options: RunSourceOptions): Promise<RunSummary> {
   const clock = options.clock ?? (() => new Date());
   const { layout, ledger } = options;
-  return withLock(join(layout.root, 'locks', `source-${source.name}.lock`), `run of source ${source.name}`, async () => {
+  return withLock(layout.sourceLock(source.name), `run of source ${source.name}`, async () => {
     await recoverLandings(ledger, source.name, clock().toISOString());
     const started = clock();
     const runId = options.runId ?? newRunId(started);

@@ -178,7 +178,7 @@ export class Scheduler {
   }
 
   private afterRun(job: SchedulerJob, run: RunRecord): void {
-    this.options.alerts?.raiseForRun(run.run_id);
+    this.alert(() => this.options.alerts?.raiseForRun(run.run_id));
     if (job.kind !== 'source') return;
     this.checkFreshness();
     const build = this.jobs.get(BUILD_JOB)!;
@@ -231,7 +231,16 @@ export class Scheduler {
       const level = f.status === 'error' ? 'error' : f.status === 'warn' ? 'warn' : 'info';
       this.options.logger[level]({ source: f.source, status: f.status, previous: change.previous, age_seconds: f.ageSeconds, newest_landed_at: f.newestLandedAt }, 'source freshness changed');
     }
-    if (changes.length > 0) this.options.alerts?.raiseForFreshness(changes);
+    if (changes.length > 0) this.alert(() => this.options.alerts?.raiseForFreshness(changes));
+  }
+
+  /** Alerting must never stop the scheduler: a fault in it is logged and the scheduler carries on. */
+  private alert(raise: () => void): void {
+    try {
+      raise();
+    } catch (err) {
+      this.options.logger.error({ error: (err as Error).message }, 'could not raise an alert');
+    }
   }
 
   /** Run requests from the runs page: each becomes a queued run of its job. */
