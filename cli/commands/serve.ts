@@ -1,5 +1,6 @@
 // `carelake serve`: the HTTP server for reports and the JSON API, reading only the published serving
-// files. Runs until interrupted; SIGINT/SIGTERM close it cleanly.
+// files, plus the engineers' runs page and metrics, which read the run ledger. Runs until interrupted;
+// SIGINT/SIGTERM close it cleanly.
 
 import { CarelakeError } from '../../core/errors.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -21,6 +22,7 @@ export async function serveCommand(ctx: CommandContext, options: { host?: string
     authenticate: access.authenticate,
     audit: access.audit,
     limits: ctx.config.serve.limits,
+    operations: { config: ctx.config },
   });
   server.addHook('onClose', async () => access.close());
   try {
@@ -37,7 +39,7 @@ export async function serveCommand(ctx: CommandContext, options: { host?: string
   }
   const address = server.addresses()[0];
   const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
-  out.info(`carelake is serving at ${url} (reports) — API: /api/health, /api/reports/<id>, POST /api/query; every call needs a bearer token (carelake keys create). Ctrl-C to stop.`);
+  out.info(`carelake is serving at ${url} (reports) — API: /api/health, /api/reports/<id>, POST /api/query; engineers: ${url}ops (runs page), /metrics (Prometheus); every call needs a bearer token (carelake keys create). Ctrl-C to stop.`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

@@ -342,6 +342,10 @@ export class Ledger {
       .run({ request_id: requestId, status: outcome.status, run_id: outcome.run_id ?? null, error: outcome.error ?? null });
   }
 
+  runRequest(requestId: number): RunRequest | undefined {
+    return this.db.prepare(`SELECT * FROM run_requests WHERE request_id = ?`).get(requestId) as RunRequest | undefined;
+  }
+
   runRequests(options: { status?: RunRequestStatus; limit?: number } = {}): RunRequest[] {
     return this.db
       .prepare(`SELECT * FROM run_requests WHERE (@status IS NULL OR status = @status) ORDER BY request_id DESC LIMIT @limit`)
@@ -369,6 +373,11 @@ export class Ledger {
     return this.db
       .prepare(`SELECT * FROM alerts WHERE (@source IS NULL OR source = @source) ORDER BY raised_at DESC, rowid DESC LIMIT @limit`)
       .all({ source: options.source ?? null, limit: options.limit ?? 50 }) as AlertRecord[];
+  }
+
+  /** Alerts by kind and delivery state, for metrics. */
+  alertTotals(): { kind: AlertKind; delivery: AlertDelivery; alerts: number }[] {
+    return this.db.prepare(`SELECT kind, delivery, count(*) AS alerts FROM alerts GROUP BY kind, delivery ORDER BY kind, delivery`).all() as { kind: AlertKind; delivery: AlertDelivery; alerts: number }[];
   }
 
   freshness(source: string): FreshnessRecord | undefined {
@@ -486,6 +495,21 @@ export class Ledger {
   /** Runs left `running` by a process that died are marked interrupted. */
   markInterrupted(source: string, finishedAt: string): void {
     this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ?, error = 'the process ended before the run finished' WHERE source = ? AND status = 'running'`).run(finishedAt, source);
+  }
+
+  /** The first `limit` quarantined records of a run, and how many it has in all. */
+  quarantineOfRun(runId: string, limit: number): { records: QuarantineRecord[]; total: number } {
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM quarantine WHERE run_id = ?`).get(runId) as { n: number }).n;
+    const records = this.db.prepare(`SELECT * FROM quarantine WHERE run_id = ? ORDER BY rowid LIMIT ?`).all(runId, limit) as QuarantineRecord[];
+    return { records, total };
+  }
+
+  /** A run's family: the first attempt and every retry of it, and runs that re-ran it, oldest first. */
+  relatedRuns(run: Pick<RunRecord, 'run_id' | 'retry_of'>): RunRecord[] {
+    const first = run.retry_of ?? run.run_id;
+    return this.db
+      .prepare(`SELECT * FROM runs WHERE run_id <> @id AND (run_id = @first OR retry_of = @first OR rerun_of = @id) ORDER BY started_at, rowid`)
+      .all({ id: run.run_id, first }) as RunRecord[];
   }
 
   quarantine(options: { runId?: string; source?: string } = {}): QuarantineRecord[] {

@@ -12,7 +12,7 @@ import { createAuthenticator } from '../../warehouse/auth/authenticate.ts';
 import { ROLES, type Role } from '../../warehouse/auth/principal.ts';
 import type { DisclosurePolicy } from '../../warehouse/disclosure/policy.ts';
 import type { ReportDefinition } from '../../warehouse/reports/reportDefinitions.ts';
-import { buildServer } from '../../warehouse/server/buildServer.ts';
+import { buildServer, type BuildServerOptions } from '../../warehouse/server/buildServer.ts';
 import { openAuditLog } from '../../warehouse/server/servingAccess.ts';
 
 export const TEST_LIMITS: CarelakeConfig['serve']['limits'] = { maxRows: 100_000, timeoutMs: 30_000, rateLimit: 10_000, rateWindowMs: 60_000 };
@@ -35,6 +35,8 @@ export async function startGovernedServer(options: {
   logger?: FastifyBaseLogger | false;
   limits?: Partial<CarelakeConfig['serve']['limits']>;
   policy?: DisclosurePolicy;
+  /** The engineers' metrics and runs page. */
+  operations?: BuildServerOptions['operations'];
 }): Promise<GovernedServer> {
   const keysFile = join(await mkdtemp(join(tmpdir(), 'carelake-keys-')), 'api-keys.json');
   const tokens = {} as Record<Role, string>;
@@ -45,6 +47,7 @@ export async function startGovernedServer(options: {
     reports: options.reports,
     logger: options.logger ?? false,
     ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.operations ? { operations: options.operations } : {}),
     authenticate: createAuthenticator({ apiKeys: await ApiKeyStore.open(keysFile) }),
     audit,
     limits: { ...TEST_LIMITS, ...options.limits },

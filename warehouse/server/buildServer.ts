@@ -4,13 +4,17 @@
 // principal is rate-limited, and every request is written to the audit log when it has been answered.
 // It reads only the serving layer (through ServingReader), never raw/ or the warehouse. Errors become
 // OperationOutcomes (JSON) or a plain error page (HTML); internals go to the log under a request id.
+// With `operations`, engineers also get Prometheus metrics (/metrics) and the runs page (/ops), which
+// read the run ledger, never the data.
 
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import rateLimit from '@fastify/rate-limit';
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { CarelakeConfig } from '../../core/config.ts';
 import { CarelakeError, toCarelakeError } from '../../core/errors.ts';
 import type { LakeLayout } from '../../core/lake.ts';
+import { Ledger } from '../../pipelines/ledger/ledger.ts';
 import { DEFAULT_DISCLOSURE_POLICY, type DisclosurePolicy } from '../disclosure/policy.ts';
 import { discloseReport, type DisclosedReport } from '../reports/disclosedReport.ts';
 import { reportRegistry, type ReportDefinition } from '../reports/reportDefinitions.ts';
@@ -19,6 +23,8 @@ import { ServingReader } from '../serving/servingReader.ts';
 import type { AuditLog } from '../audit/auditLog.ts';
 import type { Authenticate } from '../auth/authenticate.ts';
 import { HttpProblem, operationOutcome, toProblem } from './operationOutcome.ts';
+import { serverMetrics } from './metricsRoute.ts';
+import { registerOpsRoutes } from './opsRoutes.ts';
 import { registerQueryRoute } from './queryRoute.ts';
 import { registerRequestAudit } from './requestAudit.ts';
 import { registerRequestAuth } from './requestAuth.ts';
@@ -26,6 +32,7 @@ import { errorPage, indexPage, reportPage } from './pages.ts';
 
 export const COMMISSIONER_ROLE = 'commissioner';
 export const ANALYST_ROLE = 'analyst';
+export const ENGINEER_ROLE = 'engineer';
 
 export interface BuildServerOptions {
   layout: LakeLayout;
@@ -37,6 +44,12 @@ export interface BuildServerOptions {
   authenticate: Authenticate;
   audit: AuditLog;
   limits: CarelakeConfig['serve']['limits'];
+  /** Engineers' metrics and runs page, over the lake's run ledger and the config's sources and schedules. */
+  operations?: {
+    config: CarelakeConfig;
+    /** The time freshness and next runs are judged at; defaults to the system clock. */
+    clock?: () => Date;
+  };
 }
 
 const MAX_ID_ECHO = 80;
@@ -64,6 +77,12 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     bodyLimit: 1024 * 1024,
   });
 
+  const operations = options.operations;
+  const ledger = operations ? ledgerReadHandle(layout.ledger) : null;
+  const metrics = operations && ledger ? serverMetrics({ layout, sources: operations.config.sources, ledger: ledger.get, clock: operations.clock }) : null;
+  // First of all, so every request is timed, even one refused at sign-in.
+  metrics?.timeRequests(app);
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
@@ -82,6 +101,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   app.addHook('onClose', async () => {
     reader.close();
     analystReader.close();
+    ledger?.close();
   });
 
   const commissionerOnly = { access: [COMMISSIONER_ROLE] } as const;
@@ -114,6 +134,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
 
   registerQueryRoute(app, { reader: analystReader, policy, limits, access: [ANALYST_ROLE] });
 
+  metrics?.registerRoute(app, [ENGINEER_ROLE]);
+
   app.get('/', { config: commissionerOnly }, async (_request, reply) => {
     const release = await reader.currentRelease();
     return reply.type('text/html; charset=utf-8').send(indexPage([...reports.values()], release));
@@ -127,7 +149,31 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   app.setNotFoundHandler(async (request, reply) => sendProblem(request, reply, new HttpProblem('not-found', 'Not found.')));
   app.setErrorHandler(async (err, request, reply) => sendProblem(request, reply, err));
 
+  // After the handlers are set, so the ops scope inherits them.
+  if (operations && ledger) {
+    await registerOpsRoutes(app, { layout, config: operations.config, ledger: ledger.get, access: [ENGINEER_ROLE], clock: operations.clock });
+  }
+
   return app;
+}
+
+/**
+ * One ledger handle for the server's life, opened once the lake has a ledger (a fresh lake has none
+ * until something runs; the server does not create it). SQLite in WAL mode lets it read while the
+ * scheduler and loads write.
+ */
+function ledgerReadHandle(path: string): { get: () => Ledger | null; close: () => void } {
+  let ledger: Ledger | null = null;
+  return {
+    get: () => {
+      if (ledger === null && existsSync(path)) ledger = Ledger.open(path);
+      return ledger;
+    },
+    close: () => {
+      ledger?.close();
+      ledger = null;
+    },
+  };
 }
 
 function sendProblem(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
