@@ -374,9 +374,23 @@ export const DEFAULT_CONFIG_YAML = `# carelake.yml — see README.md, "Configura
 lake: ./lake
 project: carelake
 sources:
-  - { name: demo-fhir, kind: fhir-bulk-files, path: ./demo/fhir, schedule: "0 2 * * *" }
-  - { name: demo-hl7, kind: hl7v2, path: "./demo/hl7/*.hl7", schedule: "*/15 * * * *" }
-  - { name: demo-esr, kind: esr, path: ./demo/esr, schedule: "30 6 * * *" }
+  - name: demo-fhir
+    kind: fhir-bulk-files
+    path: ./demo/fhir
+    schedule: "0 2 * * *"
+    freshness: { warn_after: { count: 36, period: hour }, error_after: { count: 3, period: day } }
+  - name: demo-hl7
+    kind: hl7v2
+    path: "./demo/hl7/*.hl7"
+    schedule: "*/15 * * * *"
+    freshness: { warn_after: { count: 6, period: hour }, error_after: { count: 1, period: day } }
+  - name: demo-esr
+    kind: esr
+    path: ./demo/esr
+    schedule: "30 6 * * *"
+    freshness: { error_after: { count: 37, period: day } }
+# \`carelake schedule\`: cron times in UK local time; the build follows its sources (README, "Operating carelake").
+scheduler: { timezone: Europe/London, build: { after: [demo-fhir, demo-hl7, demo-esr] } }
 # The demo's NHS numbers are all in the 999 test range, which linkage ignores unless told otherwise.
 models: { vars: { linkage_accept_test_nhs_numbers: true } }
 # ICD-10 and local codes map to SNOMED CT through the bundled demonstration map; list real maps (NHS

@@ -31,14 +31,17 @@ async function issueDemoKeys(ctx: CommandContext, out: Console): Promise<void> {
   const url = `http://${ctx.config.serve.host}:${ctx.config.serve.port}`;
   const analyst = await createApiKey(file, { name: 'demo-analyst', role: 'analyst' });
   const commissioner = await createApiKey(file, { name: 'demo-commissioner', role: 'commissioner' });
+  const engineer = await createApiKey(file, { name: 'demo-engineer', role: 'engineer' });
   out.info(
     [
       `Created demo API keys (stored hashed in ${file}; shown only now):`,
       `  analyst:      ${analyst.token}`,
       `  commissioner: ${commissioner.token}`,
+      `  engineer:     ${engineer.token}`,
       `Try:`,
       `  curl -H "Authorization: Bearer ${commissioner.token}" ${url}/api/reports/condition-prevalence`,
       `  curl -H "Authorization: Bearer ${analyst.token}" -H "content-type: application/json" -d '{"sql":"SELECT age_band, count(*) AS people FROM person GROUP BY ALL ORDER BY 1"}' ${url}/api/query`,
+      `  curl -H "Authorization: Bearer ${engineer.token}" ${url}/metrics`,
     ].join('\n'),
   );
 }
