@@ -74,7 +74,7 @@ describe('carelake schedule', () => {
     const first = start(file);
     await first.ready;
     const second = await carelakeCli(root, ['--config', file, 'schedule']);
-    expect(second.code).toBe(1);
+    expect(second.code, second.stderr).toBe(1);
     expect(second.stderr).toContain(`process ${first.child.pid} has held`);
     expect(second.stderr).toContain('carelake schedule');
 
@@ -84,9 +84,9 @@ describe('carelake schedule', () => {
     expect(JSON.parse(readFileSync(layout.schedulerLock, 'utf8')).pid).toBe(first.child.pid);
     const third = start(file);
     await third.ready;
-    expect(JSON.parse(readFileSync(layout.schedulerLock, 'utf8')).pid).toBe(third.child.pid);
+    expect(JSON.parse(readFileSync(layout.schedulerLock, 'utf8')).pid, third.output()).toBe(third.child.pid);
     third.child.kill('SIGTERM');
-    expect(await third.exited).toBe(0);
+    expect(await third.exited, third.output()).toBe(0);
   }, 60_000);
 
   it('on SIGTERM stops a run at a file boundary, records it interrupted, and the next run lands the rest once', async () => {
