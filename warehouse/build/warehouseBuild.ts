@@ -76,6 +76,11 @@ export async function buildWarehouse(options: WarehouseBuildOptions): Promise<Wa
     // What is served, and how, is declared on the models (meta.serve in schema.yml).
     const servingTables = servedModels(manifest, { asOf: now });
     for (const role of SERVING_ROLES) {
+      // A project that serves nothing to a role (no model with meta.serve: <role>) publishes nothing for it.
+      if (servingTables[role].length === 0) {
+        done.warnings.push(`no model is served to the ${role} role (meta.serve in schema.yml), so no ${role} release was published`);
+        continue;
+      }
       done.releases.push(
         await publishServingRelease({
           warehouse: session.db,
