@@ -12,6 +12,7 @@ import { hl7InspectCommand } from './commands/hl7Inspect.ts';
 import { initCommand } from './commands/init.ts';
 import { keysCreateCommand, keysListCommand, keysRevokeCommand } from './commands/keys.ts';
 import { queryCommand } from './commands/query.ts';
+import { reportsCheckCommand } from './commands/reports.ts';
 import { loadCommand } from './commands/load.ts';
 import { linkCommand, type LinkOptions } from './commands/link.ts';
 import { linkEvalCommand, type LinkEvalOptions } from './commands/linkEval.ts';
@@ -315,6 +316,14 @@ audit
       { since: opts.since, principal: opts.principal, outcome: opts.outcome, format: opts.json ? 'json' : 'table' },
       out,
     );
+  });
+
+const reports = program.command('reports').description('commissioner reports (Markdown + SQL in reports/)');
+reports
+  .command('check')
+  .description('compile every report and run it on the current commissioner release; exit 1 naming each that fails')
+  .action(async () => {
+    await reportsCheckCommand(await commandContext(globals()), out);
   });
 
 const terminology = program.command('terminology').description('code maps to SNOMED CT: load them, see what a code translates to');

@@ -280,13 +280,23 @@ const configSchema = z.strictObject({
           rateWindowMs: z.number().int().positive().default(60_000),
         })
         .default({ maxRows: 100_000, timeoutMs: 30_000, rateLimit: 120, rateWindowMs: 60_000 }),
+      /** Browser sign-in sessions (server-side, in memory): ended after this long unused, and this long after sign-in at most. */
+      session: z
+        .strictObject({
+          idleMinutes: z.number().int().min(1).max(24 * 60).default(30),
+          absoluteHours: z.number().int().min(1).max(7 * 24).default(8),
+        })
+        .default({ idleMinutes: 30, absoluteHours: 8 }),
     })
     .default({
       host: '127.0.0.1',
       port: 8080,
       auth: {},
       limits: { maxRows: 100_000, timeoutMs: 30_000, rateLimit: 120, rateWindowMs: 60_000 },
+      session: { idleMinutes: 30, absoluteHours: 8 },
     }),
+  /** Commissioner reports as Markdown files (README, "Writing a report"); default: the bundled reports/. */
+  reports: z.strictObject({ dir: z.string().optional() }).default({}),
   /** `carelake schedule`: the long-lived process that runs sources and builds on their schedules. */
   scheduler: z
     .strictObject({
@@ -357,12 +367,16 @@ export interface CarelakeConfig extends RawConfig {
   file: string | null;
   baseDir: string;
   models: RawConfig['models'] & { projectDir: string };
+  reports: { dir: string };
   governance: RawConfig['governance'] & { keyFile: string };
   serve: RawConfig['serve'] & { auth: RawConfig['serve']['auth'] & { apiKeysFile: string } };
 }
 
 /** carelake's own folder, which holds the bundled dbt project (dbt_project.yml, models/, macros/). */
 export const BUNDLED_PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** carelake's own commissioner reports (Markdown), used unless `reports.dir` names a folder of yours. */
+export const BUNDLED_REPORTS_DIR = join(BUNDLED_PROJECT_DIR, 'reports');
 
 /** The name the bundled demonstration map is registered under (`terminology.demoMap`). */
 export const DEMO_MAP_NAME = 'carelake-demo';
@@ -502,6 +516,7 @@ function absolutise(raw: RawConfig, origin: { file: string | null; baseDir: stri
     lake,
     sources: raw.sources.map(absoluteSource(at)),
     models: { ...raw.models, projectDir: raw.models.projectDir ? at(raw.models.projectDir) : BUNDLED_PROJECT_DIR },
+    reports: { dir: raw.reports.dir ? at(raw.reports.dir) : BUNDLED_REPORTS_DIR },
     terminology: { ...raw.terminology, maps: raw.terminology.maps.map((m) => ({ ...m, path: at(m.path) })) },
     // Secrets default to `secrets/` beside the config, never inside the lake: a lake folder is copied,
     // shared and backed up as data, and a key kept with the tokens it protects would defeat them.

@@ -63,11 +63,11 @@ export class DuckDb {
     }
   }
 
-  /** Column names and rows as arrays, for tabular output. */
-  async table(sql: string, params?: Params, step = 'query'): Promise<{ columns: string[]; rows: Json[][] }> {
+  /** Column names, their DuckDB types (e.g. BIGINT, DATE) and rows as arrays, for tabular output. */
+  async table(sql: string, params?: Params, step = 'query'): Promise<{ columns: string[]; types: string[]; rows: Json[][] }> {
     try {
       const reader = await this.connection.runAndReadAll(sql, params);
-      return { columns: reader.columnNames(), rows: reader.getRowsJson() as Json[][] };
+      return { columns: reader.columnNames(), types: reader.columnTypes().map((t) => t.toString()), rows: reader.getRowsJson() as Json[][] };
     } catch (err) {
       throw wrapDuckDbError(step, sql, err);
     }

@@ -3,12 +3,15 @@
 // warehouse, the pseudonym function, the project's options), runs the runner, and prints what ran,
 // failed and was skipped, and why. A failure or error exits non-zero; warnings do not.
 
+import { existsSync } from 'node:fs';
 import { CarelakeError } from '../../core/errors.ts';
 import type { RunResults } from '../../transforms/models/execute.ts';
 import { generateDocs } from '../../transforms/models/docsGenerate.ts';
 import { compileProject, runProject, type ModelCommand } from '../../transforms/models/runProject.ts';
 import { runSourceFreshness } from '../../transforms/models/sourceFreshnessRun.ts';
 import { withModelSession } from '../../warehouse/build/modelSession.ts';
+import { copyLedger } from '../../warehouse/build/warehouseBuild.ts';
+import { Ledger } from '../../pipelines/ledger/ledger.ts';
 import type { Console } from '../console.ts';
 import type { CommandContext } from '../context.ts';
 
@@ -27,6 +30,15 @@ const sessionOf = (ctx: CommandContext, readOnly: boolean) => ({ config: ctx.con
 export async function modelCommand(ctx: CommandContext, command: Exclude<ModelCommand, 'build'>, options: SelectionOptions, out: Console): Promise<void> {
   await withModelSession(sessionOf(ctx, false), async (session) => {
     if (session.profileWarning) out.warn(session.profileWarning);
+    // Models read the run ledger as ops.* (data-quality aggregates): the copy is refreshed first, as build does.
+    if (existsSync(ctx.layout.ledger)) {
+      const ledger = Ledger.open(ctx.layout.ledger);
+      try {
+        await copyLedger(session.db, ledger);
+      } finally {
+        ledger.close();
+      }
+    }
     const { results, warnings } = await runProject({
       ...session.runner,
       vars: { ...session.runner.vars, ...options.vars },

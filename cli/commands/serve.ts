@@ -20,6 +20,7 @@ export async function serveCommand(ctx: CommandContext, options: { host?: string
     logger: createLogger(ctx.layout.logs),
     policy: access.policy,
     authenticate: access.authenticate,
+    sessions: { ...ctx.config.serve.session, stillValid: access.stillValid },
     audit: access.audit,
     limits: ctx.config.serve.limits,
     operations: { config: ctx.config },
@@ -39,7 +40,7 @@ export async function serveCommand(ctx: CommandContext, options: { host?: string
   }
   const address = server.addresses()[0];
   const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
-  out.info(`carelake is serving at ${url} (reports) — API: /api/health, /api/reports/<id>, POST /api/query; engineers: ${url}ops (runs page), /metrics (Prometheus); every call needs a bearer token (carelake keys create). Ctrl-C to stop.`);
+  out.info(`carelake is serving at ${url} (reports) — API: /api/health, /api/reports/<id>, POST /api/query; engineers: ${url}ops (runs page), /metrics (Prometheus); people sign in at ${url}sign-in, programs send a bearer token (carelake keys create). Ctrl-C to stop.`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

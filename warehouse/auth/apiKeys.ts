@@ -208,6 +208,21 @@ export class ApiKeyStore {
     return { principal: { id: `key:${keyId}`, name: known.record.name, role: known.record.role, via: 'api-key' } };
   }
 
+  /**
+   * Whether the key with this id is still loaded and not revoked: how a browser session begun with
+   * the key (which keeps the key id, never the key) learns that it has been revoked. The file is
+   * re-read as for check(), and an unusable file answers false (fail closed).
+   */
+  async isActive(keyId: string): Promise<boolean> {
+    try {
+      await this.refresh();
+    } catch {
+      return false;
+    }
+    if (this.failure) return false;
+    return this.keys.get(keyId)?.record.revokedAt === null;
+  }
+
   /** Re-reads the file now if it changed, regardless of recheckMs. */
   async reload(): Promise<void> {
     this.lastCheck = 0;

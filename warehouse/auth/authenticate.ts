@@ -53,6 +53,21 @@ export function createAuthenticator(options: { apiKeys: ApiKeyStore; jwt?: JwtVe
   };
 }
 
+/**
+ * Whether a principal that signed in earlier (a browser session) may still act. Sessions keep the
+ * principal, never the token, so this asks the source again: an API key must not have been revoked
+ * since. A JWT cannot be asked about; its session ends at the token's `exp` instead.
+ */
+export type PrincipalCheck = (principal: Principal) => Promise<boolean>;
+
+export function createPrincipalCheck(options: { apiKeys: ApiKeyStore }): PrincipalCheck {
+  return async (principal) => {
+    if (principal.via === 'jwt') return true;
+    const keyId = principal.id.startsWith('key:') ? principal.id.slice('key:'.length) : null;
+    return keyId !== null && (await options.apiKeys.isActive(keyId));
+  };
+}
+
 export function hasRole(principal: Principal, allowed: readonly Role[]): boolean {
   return allowed.includes(principal.role);
 }

@@ -1,7 +1,7 @@
-// One warehouse build: build the dbt project (seeds, models, tests) into warehouse.duckdb, copy the run
-// ledger into `ops.*`, then publish a new pseudonymised serving release per role and switch readers to
-// it. Only one process builds at a time (the warehouse lock, taken by the model session); if any node
-// fails, no release is published and readers keep the previous one.
+// One warehouse build: copy the run ledger into `ops.*` (models read it), build the dbt project (seeds,
+// models, tests) into warehouse.duckdb, then publish a new pseudonymised serving release per role and
+// switch readers to it. Only one process builds at a time (the warehouse lock, taken by the model
+// session); if any node fails, no release is published and readers keep the previous one.
 
 import type { Logger } from 'pino';
 import type { CarelakeConfig } from '../../core/config.ts';
@@ -46,10 +46,12 @@ export interface WarehouseBuildResult {
   keyCreated: boolean;
 }
 
-/** `carelake build`: seeds, models and tests in DAG order, the ledger into ops.*, then serving releases. */
+/** `carelake build`: the ledger into ops.*, seeds, models and tests in DAG order, then serving releases. */
 export async function buildWarehouse(options: WarehouseBuildOptions): Promise<WarehouseBuildResult> {
   const { config, layout, ledger, logger, now } = options;
   return withModelSession({ config, layout, env: options.env, now }, async (session) => {
+    // The ledger goes in first: models report on loads from ops.* (agg_data_quality, lineage).
+    await copyLedger(session.db, ledger);
     const { manifest, results, warnings } = await runProject({
       ...session.runner,
       vars: { ...session.runner.vars, ...options.vars },
@@ -62,7 +64,6 @@ export async function buildWarehouse(options: WarehouseBuildOptions): Promise<Wa
     });
     const failed = unsuccessful(results);
     const warningText = [...(session.profileWarning ? [session.profileWarning] : []), ...warnings.map((w) => w.message)];
-    await copyLedger(session.db, ledger);
     // A tampered audit log stops the build before anything is published (landAudit verifies it).
     const audited = await landAudit(session.db, layout.auditLog, { headFile: layout.auditHead, lockFile: layout.auditLock });
     logger.info({ entries: audited }, 'audit log landed in ops.audit');
@@ -106,8 +107,11 @@ export function unsuccessful(results: RunResults): string[] {
     .map((r) => `${r.unique_id}: ${r.status}${r.message ? ` — ${r.message}` : ''}`);
 }
 
-/** The ledger as it is now, as `ops.<table>` in the warehouse, for reporting on loads in SQL. */
-async function copyLedger(db: DuckDb, ledger: Ledger): Promise<void> {
+/**
+ * The ledger as it is now, as `ops.<table>` in the warehouse, for reporting on loads in SQL (and for the
+ * models that read it through `source('ops', …)`, so it is copied before they run).
+ */
+export async function copyLedger(db: DuckDb, ledger: Ledger): Promise<void> {
   await db.run(`CREATE SCHEMA IF NOT EXISTS ops`);
   for (const table of LEDGER_TABLES) {
     const columns = ledger.columns(table);

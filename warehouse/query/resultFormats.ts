@@ -203,6 +203,11 @@ export async function* encodeCsv(source: ResultSource, options: EncodeOptions = 
   }
 }
 
+/** One CSV field, quoted when needed, with a leading formula character neutralised (a spreadsheet would run it). */
+export function csvText(value: string): string {
+  return csvField(guardFormula(value));
+}
+
 function csvField(value: string): string {
   return value === '' || /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }

@@ -117,7 +117,7 @@ type JsonNode = { [key: string]: unknown };
  * connection), else on a shared private in-memory instance opened on first use.
  * Throws `query.refused` (runtime) naming what was refused, or `query.syntax` (parse) for SQL DuckDB cannot parse.
  */
-export async function checkStatement(sql: string, db?: DuckDb): Promise<StatementCheck> {
+export async function checkStatement(sql: string, db?: DuckDb, options: { parameters?: boolean } = {}): Promise<StatementCheck> {
   if (sql.includes('\0')) refuse('a statement containing a NUL character');
   if (sql.length > MAX_STATEMENT_LENGTH) refuse(`a statement longer than ${MAX_STATEMENT_LENGTH} characters`);
   const parser = await parserFor(db);
@@ -129,7 +129,7 @@ export async function checkStatement(sql: string, db?: DuckDb): Promise<Statemen
   if (statements.length === 0) refuse('an empty statement (nothing but whitespace, comments or semicolons)');
   if (statements.length > 1) refuse(`${statements.length} statements; send exactly one`);
   const statement = statements[0]!;
-  walk(statement.node);
+  walk(statement.node, options.parameters === true);
   const node = statement.node as JsonNode;
   const aggregates = await parser.aggregates();
   const shape = outputShape(node, aggregates);
@@ -326,24 +326,25 @@ function str(value: unknown): string {
 }
 
 /** Visits every object in the serialised statement; what it recognises it checks, what it does not know it refuses. */
-function walk(value: unknown): void {
+/** `parameters`: bound `$name` parameters are allowed (reports bind their filters' values; analysts write values). */
+function walk(value: unknown, parameters: boolean): void {
   if (Array.isArray(value)) {
-    for (const item of value) walk(item);
+    for (const item of value) walk(item, parameters);
     return;
   }
   if (!isNode(value)) return;
   if (typeof value.class === 'string') {
-    checkExpression(value);
+    checkExpression(value, parameters);
   } else if (typeof value.type === 'string' && 'query_location' in value) {
-    if (checkTableRef(value)) return;
+    if (checkTableRef(value, parameters)) return;
   } else if (typeof value.type === 'string' && 'modifiers' in value) {
     if (!QUERY_NODE_TYPES.has(value.type)) refuse(`an unsupported query form (${value.type})`);
   }
-  for (const child of Object.values(value)) walk(child);
+  for (const child of Object.values(value)) walk(child, parameters);
 }
 
-function checkExpression(expr: JsonNode): void {
-  if (expr.class === 'PARAMETER') refuse('query parameters ($1, ?); write the values into the statement');
+function checkExpression(expr: JsonNode, parameters: boolean): void {
+  if (expr.class === 'PARAMETER' && !parameters) refuse('query parameters ($1, ?); write the values into the statement');
   if (typeof expr.function_name === 'string') checkFunction(expr, 'function');
 }
 
@@ -364,7 +365,7 @@ function checkFunctionQualifier(fn: JsonNode, name: string, kind: string): void 
 }
 
 /** Returns true when it has walked the ref's children itself. */
-function checkTableRef(ref: JsonNode): boolean {
+function checkTableRef(ref: JsonNode, parameters: boolean): boolean {
   const type = str(ref.type);
   if (!TABLE_REF_TYPES.has(type)) refuse(`an unsupported table reference (${type})`);
   if (type === 'BASE_TABLE') checkBaseTable(ref);
@@ -382,8 +383,8 @@ function checkTableRef(ref: JsonNode): boolean {
       );
     }
     // The call itself is allowed; its arguments (which may hold subqueries) are walked like anything else.
-    for (const [key, child] of Object.entries(ref)) if (key !== 'function') walk(child);
-    for (const child of Object.values(fn)) walk(child);
+    for (const [key, child] of Object.entries(ref)) if (key !== 'function') walk(child, parameters);
+    for (const child of Object.values(fn)) walk(child, parameters);
     return true;
   }
   return false;

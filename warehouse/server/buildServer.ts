@@ -1,7 +1,9 @@
 // The HTTP edge of the governed serving layer: commissioners read disclosure-controlled reports (JSON
 // and server-rendered HTML) over the commissioner release; analysts run checked, read-only SQL over the
-// analyst release (POST /api/query). Every route but /api/health needs a bearer token and a role, every
-// principal is rate-limited, and every request is written to the audit log when it has been answered.
+// analyst release (POST /api/query). Every route but /api/health and /sign-in needs a bearer token or a
+// browser session (signed in at /sign-in) and a role; every principal is rate-limited, every form a
+// signed-in browser posts carries a CSRF token, and every request is written to the audit log when it
+// has been answered.
 // It reads only the serving layer (through ServingReader), never raw/ or the warehouse. Errors become
 // OperationOutcomes (JSON) or a plain error page (HTML); internals go to the log under a request id.
 // With `operations`, engineers also get Prometheus metrics (/metrics) and the runs page (/ops), which
@@ -9,6 +11,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { CarelakeConfig } from '../../core/config.ts';
@@ -21,13 +24,19 @@ import { reportRegistry, type ReportDefinition } from '../reports/reportDefiniti
 import { readServingPointer } from '../serving/servingPointer.ts';
 import { ServingReader } from '../serving/servingReader.ts';
 import type { AuditLog } from '../audit/auditLog.ts';
-import type { Authenticate } from '../auth/authenticate.ts';
+import type { Authenticate, PrincipalCheck } from '../auth/authenticate.ts';
 import { HttpProblem, operationOutcome, toProblem } from './operationOutcome.ts';
 import { serverMetrics } from './metricsRoute.ts';
+import { runHistoryPage } from './opsPages.ts';
 import { registerOpsRoutes } from './opsRoutes.ts';
 import { registerQueryRoute } from './queryRoute.ts';
 import { registerRequestAudit } from './requestAudit.ts';
 import { registerRequestAuth } from './requestAuth.ts';
+import { inlineStyleHashes, registerSecurityHeaders } from './securityHeaders.ts';
+import { BrowserSessions } from './session/browserSessions.ts';
+import { registerCsrfCheck } from './session/csrf.ts';
+import { signInPage } from './session/signInPage.ts';
+import { registerSignInRoutes } from './session/signInRoutes.ts';
 import { errorPage, indexPage, reportPage } from './pages.ts';
 
 export const COMMISSIONER_ROLE = 'commissioner';
@@ -42,6 +51,12 @@ export interface BuildServerOptions {
   /** Applied to every count in every report and in analysts' aggregate results. Defaults to HES. */
   policy?: DisclosurePolicy;
   authenticate: Authenticate;
+  /** Browser sign-in: how long sessions last, and the check that ends one whose API key was revoked. */
+  sessions: CarelakeConfig['serve']['session'] & {
+    stillValid: PrincipalCheck;
+    /** The clock sessions are timed by; defaults to the system clock. */
+    clock?: () => Date;
+  };
   audit: AuditLog;
   limits: CarelakeConfig['serve']['limits'];
   /** Engineers' metrics and runs page, over the lake's run ledger and the config's sources and schedules. */
@@ -53,14 +68,6 @@ export interface BuildServerOptions {
 }
 
 const MAX_ID_ECHO = 80;
-
-// Report pages carry no scripts and no third-party content; the headers say so to the browser.
-const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-};
 
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
   const { layout, limits } = options;
@@ -85,11 +92,17 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
   });
+  // The pages' own inline stylesheets, allowed by hash (securityHeaders.ts).
+  const samplePages = [errorPage(500, '', ''), signInPage({ next: '' }), runHistoryPage([], { source: '', status: '', sources: [], limit: 1 })];
+  await registerSecurityHeaders(app, { styleHashes: inlineStyleHashes(samplePages) });
   // Audit first, so even a request refused at sign-in is written down.
   registerRequestAudit(app, options.audit);
-  registerRequestAuth(app, options.authenticate);
+  // Cookies are parsed in an onRequest hook, which must run before authentication's.
+  await app.register(cookie);
+  const sessions = new BrowserSessions(options.sessions);
+  registerRequestAuth(app, options.authenticate, sessions);
+  registerCsrfCheck(app);
   // Per principal, after authentication (preHandler), so one caller cannot starve the others.
   await app.register(rateLimit, {
     global: true,
@@ -149,7 +162,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   app.setNotFoundHandler(async (request, reply) => sendProblem(request, reply, new HttpProblem('not-found', 'Not found.')));
   app.setErrorHandler(async (err, request, reply) => sendProblem(request, reply, err));
 
-  // After the handlers are set, so the ops scope inherits them.
+  // After the handlers are set, so the sign-in and ops scopes inherit them.
+  await registerSignInRoutes(app, { authenticate: options.authenticate, sessions });
   if (operations && ledger) {
     await registerOpsRoutes(app, { layout, config: operations.config, ledger: ledger.get, access: [ENGINEER_ROLE], clock: operations.clock });
   }

@@ -44,7 +44,8 @@ code, .mono, .log td { font-family: ui-monospace, Menlo, Consolas, monospace; fo
 
 type OpsSection = 'ops' | 'runs';
 
-function opsLayout(title: string, section: OpsSection | null, main: string): string {
+/** `account`: who is signed in and a sign-out button (for a signed-in browser), or empty. */
+function opsLayout(title: string, section: OpsSection | null, main: string, account: string): string {
   const link = (href: string, label: string, which: OpsSection) => `<li><a href="${href}"${section === which ? ' aria-current="page"' : ''}>${label}</a></li>`;
   return `<!doctype html>
 <html lang="en-GB">
@@ -56,7 +57,7 @@ function opsLayout(title: string, section: OpsSection | null, main: string): str
 </head>
 <body>
 <a class="skip" href="#main">Skip to main content</a>
-<header><nav aria-label="Operations"><ul>${link('/ops', 'Loads and schedules', 'ops')}${link('/ops/runs', 'Run history', 'runs')}</ul></nav></header>
+<header><nav aria-label="Operations"><ul>${link('/ops', 'Loads and schedules', 'ops')}${link('/ops/runs', 'Run history', 'runs')}</ul></nav>${account}</header>
 <main id="main">
 ${main}
 </main>
@@ -180,6 +181,10 @@ export interface OpsOverviewExtras {
   /** After a request: the request recorded (null if it could not be found again). */
   requested?: RunRequest | null | undefined;
   problem?: BackfillProblem | undefined;
+  /** The hidden CSRF field every form here must carry (empty when the page was asked for with a bearer token). */
+  csrfField: string;
+  /** Who is signed in and a sign-out button, or empty. */
+  account: string;
 }
 
 const fieldId = (source: string, field: 'from' | 'to') => `backfill-${source}-${field}`;
@@ -233,11 +238,11 @@ function ageCell(job: OpsJobFacts): string {
   return `${escapeHtml(formatAge(f.ageSeconds))}<br><small>newest ${utcTime(f.newestLandedAt)}</small>`;
 }
 
-function runNowForm(job: OpsJobFacts): string {
-  return `<form class="inline" method="post" action="/ops/sources/${encodeURIComponent(job.name)}/run"><button type="submit">Run now<span class="visually-hidden"> ${escapeHtml(job.name)}</span></button></form>`;
+function runNowForm(job: OpsJobFacts, csrf: string): string {
+  return `<form class="inline" method="post" action="/ops/sources/${encodeURIComponent(job.name)}/run">${csrf}<button type="submit">Run now<span class="visually-hidden"> ${escapeHtml(job.name)}</span></button></form>`;
 }
 
-function backfillForm(job: OpsJobFacts, today: string, problem: BackfillProblem | undefined): string {
+function backfillForm(job: OpsJobFacts, today: string, problem: BackfillProblem | undefined, csrf: string): string {
   const mine = problem?.source === job.name ? problem : undefined;
   const field = (name: 'from' | 'to', label: string, hint: string) => {
     const id = fieldId(job.name, name);
@@ -248,7 +253,7 @@ function backfillForm(job: OpsJobFacts, today: string, problem: BackfillProblem 
       error ? `<br><span class="error-message" id="${id}-error">Error: ${escapeHtml(error.message)}</span>` : ''
     }<br><input type="date" id="${id}" name="${name}" required max="${today}" value="${escapeHtml(value)}" aria-describedby="${described}"${error ? ' aria-invalid="true"' : ''}></div>`;
   };
-  return `<form method="post" action="/ops/sources/${encodeURIComponent(job.name)}/backfill">
+  return `<form method="post" action="/ops/sources/${encodeURIComponent(job.name)}/backfill">${csrf}
 <fieldset><legend>Backfill ${escapeHtml(job.name)}</legend>
 ${field('from', 'From', 'the first day loaded')}
 ${field('to', 'To', 'the day after the last day loaded')}
@@ -269,7 +274,7 @@ export function opsOverviewPage(overview: OpsOverview, extras: OpsOverviewExtras
     count(job.lastRun?.records_quarantined),
     freshnessCell(job),
     ageCell(job),
-    runNowForm(job),
+    runNowForm(job, extras.csrfField),
   ]);
   const jobsTable = table({
     id: 'jobs',
@@ -281,7 +286,7 @@ export function opsOverviewPage(overview: OpsOverview, extras: OpsOverviewExtras
     rowHeader: true,
   });
   const today = overview.generatedAt.slice(0, 10);
-  const backfills = overview.jobs.filter((j) => j.backfill).map((j) => backfillForm(j, today, extras.problem)).join('\n');
+  const backfills = overview.jobs.filter((j) => j.backfill).map((j) => backfillForm(j, today, extras.problem, extras.csrfField)).join('\n');
   const pending = table({
     id: 'pending-requests',
     caption: 'Pending run requests',
@@ -318,7 +323,7 @@ ${backfills || '<p>No sources are configured.</p>'}
 <h2>Waiting and recent</h2>
 ${pending}
 ${alerts}`;
-  return opsLayout('Loads and schedules', 'ops', main);
+  return opsLayout('Loads and schedules', 'ops', main, extras.account);
 }
 
 // ---- /ops/runs -------------------------------------------------------------------------------------
@@ -354,7 +359,7 @@ function runRow(r: RunRecord): string[] {
 const RUN_HEAD = ['Run', 'Source', 'Trigger', 'Status', 'Attempt', 'Started', 'Took', 'Records in', 'Landed', 'Quarantined', 'Filtered', 'Window'];
 const RUN_NUMERIC = [4, 7, 8, 9, 10];
 
-export function runHistoryPage(runs: readonly RunRecord[], filter: RunHistoryFilter): string {
+export function runHistoryPage(runs: readonly RunRecord[], filter: RunHistoryFilter, account = ''): string {
   const sources = [...new Set([...filter.sources, ...(filter.source ? [filter.source] : [])])];
   const form = `<form method="get" action="/ops/runs" aria-label="Filter runs">
 <div class="field"><label for="filter-source">Source</label><select id="filter-source" name="source">${option('', 'All sources', filter.source === '')}${sources.map((s) => option(s, s, s === filter.source)).join('')}</select></div>
@@ -366,7 +371,7 @@ export function runHistoryPage(runs: readonly RunRecord[], filter: RunHistoryFil
   const main = `<h1>Run history</h1>
 ${form}
 ${table({ id: 'runs', caption, head: RUN_HEAD, numeric: RUN_NUMERIC, rows: runs.map(runRow), empty: 'No runs match.', rowHeader: true })}`;
-  return opsLayout('Run history', 'runs', main);
+  return opsLayout('Run history', 'runs', main, account);
 }
 
 // ---- /ops/runs/:id -------------------------------------------------------------------------------
@@ -383,7 +388,7 @@ export interface RunPageFacts {
   logLimit: number;
 }
 
-export function runPage(facts: RunPageFacts): string {
+export function runPage(facts: RunPageFacts, account = ''): string {
   const { run } = facts;
   const fields: [string, string][] = [
     ['Run id', `<code>${escapeHtml(run.run_id)}</code>`],
@@ -470,5 +475,5 @@ ${quarantine}
 ${related}
 <h2>Log</h2>
 ${log}`;
-  return opsLayout(`Run ${run.run_id}`, null, main);
+  return opsLayout(`Run ${run.run_id}`, null, main, account);
 }

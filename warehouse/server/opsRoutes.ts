@@ -3,7 +3,8 @@
 // anything itself: a request is a row in the ledger's run_requests, which the scheduler process takes
 // (README, "The run ledger"). Everything is read from the ledger, the config and the scheduler's lock
 // at request time, so the page shows what the separate scheduler process did. Server-rendered HTML with
-// no scripts; the same facts as JSON at /api/ops/sources for tools.
+// no scripts; the same facts as JSON at /api/ops/sources for tools. The buttons' forms carry the
+// session's CSRF token when a signed-in browser shows them (session/csrf.ts checks it).
 //
 // The server only reads the ledger, apart from the run requests it records: freshness is evaluated
 // here (pure), not written back.
@@ -23,9 +24,8 @@ import type { FreshnessThreshold } from '../../transforms/models/freshness.ts';
 import type { Role } from '../auth/principal.ts';
 import { HttpProblem } from './operationOutcome.ts';
 import { opsOverviewPage, runHistoryPage, runPage, type BackfillProblem } from './opsPages.ts';
-
-/** Like the report pages' policy, but the forms here post back to this server. */
-export const OPS_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+import { crossSite, csrfField } from './session/csrf.ts';
+import { signOutControl } from './session/signInRoutes.ts';
 
 export const RUN_HISTORY_LIMIT = 100;
 export const QUARANTINE_SHOWN = 500;
@@ -226,23 +226,6 @@ const historyQuery = z.object({
     .refine((s) => s === undefined || s === '' || isRunStatus(s), { message: `one of ${RUN_STATUSES.join(', ')}` }),
 });
 
-/**
- * Bearer tokens are not sent by a browser on its own, but a proxy that adds them would make a
- * cross-site form a way to start runs: such posts are refused. Browsers say where a request came from
- * (Sec-Fetch-Site; Origin, which is `null` under this server's no-referrer policy); other clients say nothing.
- */
-function crossSite(request: FastifyRequest): boolean {
-  const site = request.headers['sec-fetch-site'];
-  if (typeof site === 'string') return site !== 'same-origin' && site !== 'none';
-  const origin = request.headers.origin;
-  if (typeof origin !== 'string' || origin === 'null') return false;
-  try {
-    return new URL(origin).host !== request.headers.host;
-  } catch {
-    return true;
-  }
-}
-
 // ---- routes --------------------------------------------------------------------------------------
 
 export interface OpsRoutesOptions {
@@ -255,9 +238,8 @@ export interface OpsRoutesOptions {
 }
 
 /**
- * Registers the pages and the JSON in their own scope: only they parse form bodies and get a
- * Content-Security-Policy allowing forms to post back here. Register it after the server's error and
- * not-found handlers are set, so they are inherited.
+ * Registers the pages and the JSON in their own scope, so only they (and sign-in) parse form bodies.
+ * Register it after the server's error and not-found handlers are set, so they are inherited.
  */
 export async function registerOpsRoutes(app: FastifyInstance, options: OpsRoutesOptions): Promise<void> {
   const { layout, config } = options;
@@ -279,14 +261,16 @@ export async function registerOpsRoutes(app: FastifyInstance, options: OpsRoutes
     };
   };
 
-  const sendOverview = (reply: FastifyReply, now: Date, notice: { requested?: RunRequest | null; problem?: BackfillProblem }) => {
+  const sendOverview = (request: FastifyRequest, reply: FastifyReply, now: Date, notice: { requested?: RunRequest | null; problem?: BackfillProblem }) => {
     const { overview: facts, pending, alerts } = overview(now);
-    return reply.type('text/html; charset=utf-8').send(opsOverviewPage(facts, { pending, alerts, ...notice }));
+    const page = opsOverviewPage(facts, { pending, alerts, csrfField: csrfField(request), account: signOutControl(request), ...notice });
+    return reply.type('text/html; charset=utf-8').send(page);
   };
 
   const jobOf = (request: FastifyRequest<{ Params: { name: string } }>): string => {
     const name = request.params.name;
     if (!jobs.has(name)) throw new HttpProblem('not-found', `There is no source named '${name.slice(0, 64)}' in this configuration.`);
+    // Besides the CSRF token: a proxy that adds bearer tokens would otherwise make a cross-site form a way to start runs.
     if (crossSite(request)) throw new HttpProblem('forbidden', 'Runs can only be requested from the runs page of this server.');
     return name;
   };
@@ -309,15 +293,11 @@ export async function registerOpsRoutes(app: FastifyInstance, options: OpsRoutes
 
   await app.register(async (scope) => {
     await scope.register(formbody);
-    // After the server-wide hooks, so this policy replaces the stricter one on these routes only.
-    scope.addHook('onRequest', async (_request, reply) => {
-      reply.header('content-security-policy', OPS_CONTENT_SECURITY_POLICY);
-    });
 
     scope.get<{ Querystring: { requested?: string } }>('/ops', { config: routeConfig }, async (request, reply) => {
       const id = Number(request.query.requested);
       const requested = Number.isSafeInteger(id) && id > 0 ? (options.ledger()?.runRequest(id) ?? null) : undefined;
-      return sendOverview(reply, clock(), { requested });
+      return sendOverview(request, reply, clock(), { requested });
     });
 
     scope.get('/api/ops/sources', { config: routeConfig }, async () => {
@@ -346,7 +326,7 @@ export async function registerOpsRoutes(app: FastifyInstance, options: OpsRoutes
           errors: parsed.error.issues.map((issue) => ({ field: issue.path[0] === 'from' ? 'from' : 'to', message: issue.message })),
         };
         reply.code(400);
-        return sendOverview(reply, now, { problem });
+        return sendOverview(request, reply, now, { problem });
       }
       const requested = record(request, job, 'backfill', parsed.data, now);
       return reply.redirect(`/ops?requested=${requested.request_id}`, 303);
@@ -358,7 +338,7 @@ export async function registerOpsRoutes(app: FastifyInstance, options: OpsRoutes
       const source = parsed.data.source || undefined;
       const status = parsed.data.status && isRunStatus(parsed.data.status) ? parsed.data.status : undefined;
       const runs = options.ledger()?.runs({ source, status, limit: RUN_HISTORY_LIMIT }) ?? [];
-      return reply.type('text/html; charset=utf-8').send(runHistoryPage(runs, { source: source ?? '', status: status ?? '', sources: [...jobs], limit: RUN_HISTORY_LIMIT }));
+      return reply.type('text/html; charset=utf-8').send(runHistoryPage(runs, { source: source ?? '', status: status ?? '', sources: [...jobs], limit: RUN_HISTORY_LIMIT }, signOutControl(request)));
     });
 
     scope.get<{ Params: { id: string } }>('/ops/runs/:id', { config: routeConfig }, async (request, reply) => {
@@ -379,7 +359,7 @@ export async function registerOpsRoutes(app: FastifyInstance, options: OpsRoutes
           related,
           log: log ? { lines: log.lines.map(parseRunLogLine), earlierOmitted: log.earlierOmitted } : null,
           logLimit: LOG_LINES_SHOWN,
-        }),
+        }, signOutControl(request)),
       );
     });
   });

@@ -24,6 +24,7 @@ import { runProject } from '../../../transforms/models/runProject.ts';
 import { ensureTerminologySchema } from '../../../transforms/terminology/mapRegistry.ts';
 import { Pseudonymiser } from '../../../transforms/pseudonymisation/pseudonymiser.ts';
 import { registerPseudonymFunction } from '../../../transforms/pseudonymisation/pseudonymSqlFunction.ts';
+import { copyLedger } from '../../../warehouse/build/warehouseBuild.ts';
 import { describeWithShared, projectRoot } from '../../sharedData.ts';
 import { FIXTURE_FILES } from './hl7StagingFixture.ts';
 
@@ -118,6 +119,13 @@ async function buildLake(root: string, sources: SourceConfig[], vars: Record<str
   registerPseudonymFunction(db, new Pseudonymiser(Buffer.alloc(32, 1)));
   // The marts map codes through terminology.*, which the warehouse build creates (with no maps here).
   await ensureTerminologySchema(db);
+  // The aggregates read the run ledger as ops.*, which the warehouse build copies before the models.
+  const ledgerCopy = Ledger.open(layout.ledger);
+  try {
+    await copyLedger(db, ledgerCopy);
+  } finally {
+    ledgerCopy.close();
+  }
   const { results } = await runProject({
     projectDir,
     db,

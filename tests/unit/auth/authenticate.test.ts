@@ -1,13 +1,14 @@
 // The Authorization header in, a principal or a failure out: clk_ tokens to the key store, dotted
-// tokens to the JWT verifier (only if one is configured), everything else malformed. requireRole.
+// tokens to the JWT verifier (only if one is configured), everything else malformed. requireRole. The
+// check that ends a browser session whose key was revoked.
 
-import { mkdtemp } from 'node:fs/promises';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CarelakeError } from '../../../core/errors.ts';
-import { ApiKeyStore, createApiKey } from '../../../warehouse/auth/apiKeys.ts';
-import { createAuthenticator, hasRole, requireRole } from '../../../warehouse/auth/authenticate.ts';
+import { ApiKeyStore, createApiKey, revokeApiKey } from '../../../warehouse/auth/apiKeys.ts';
+import { createAuthenticator, createPrincipalCheck, hasRole, requireRole } from '../../../warehouse/auth/authenticate.ts';
 import type { JwtVerification, JwtVerifier } from '../../../warehouse/auth/jwtVerifier.ts';
 import type { Principal } from '../../../warehouse/auth/principal.ts';
 
@@ -32,6 +33,27 @@ async function setup() {
   const apiKeys = await ApiKeyStore.open(file);
   return { token, record, apiKeys };
 }
+
+describe('createPrincipalCheck', () => {
+  it('keeps a key signed in until it is revoked or the keys file becomes unusable; JWTs end at their exp instead', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'carelake-auth-')), 'api-keys.json');
+    const alice = await createApiKey(file, { name: 'alice', role: 'analyst' });
+    const bob = await createApiKey(file, { name: 'bob', role: 'engineer' });
+    const apiKeys = await ApiKeyStore.open(file, { recheckMs: 0 });
+    const stillValid = createPrincipalCheck({ apiKeys });
+    const principal = async (token: string) => (await apiKeys.verify(token))!;
+    const [a, b] = [await principal(alice.token), await principal(bob.token)];
+    expect([await stillValid(a), await stillValid(b), await stillValid(JWT_PRINCIPAL)]).toEqual([true, true, true]);
+    await revokeApiKey(file, 'alice');
+    expect([await stillValid(a), await stillValid(b)]).toEqual([false, true]);
+    expect(await stillValid({ ...b, id: 'key:unknownkey' })).toBe(false);
+    expect(await stillValid({ ...b, id: 'jwt:x:y', via: 'api-key' })).toBe(false);
+    // A broken keys file fails closed.
+    await writeFile(file, 'not json');
+    await chmod(file, 0o600);
+    expect(await stillValid(b)).toBe(false);
+  });
+});
 
 describe('authenticate', () => {
   it('sends clk_ tokens to the key store and never to the JWT verifier', async () => {

@@ -22,6 +22,7 @@ describe('parseConfig', () => {
       port: 8080,
       auth: { apiKeysFile: '/project/secrets/api-keys.json' },
       limits: { maxRows: 100_000, timeoutMs: 30_000, rateLimit: 120, rateWindowMs: 60_000 },
+      session: { idleMinutes: 30, absoluteHours: 8 },
     });
   });
 

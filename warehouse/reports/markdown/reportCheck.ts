@@ -1,0 +1,60 @@
+// `carelake reports check`: every report compiled and run against the current commissioner release —
+// each report with its filters' default choices, a templated page with the first few route values its
+// `paths:` query gives — so a report that fails to compile or query is found before anyone opens it.
+
+import { CarelakeError, toCarelakeError } from '../../../core/errors.ts';
+import type { DisclosurePolicy } from '../../disclosure/policy.ts';
+import { checkStatement } from '../../query/statementCheck.ts';
+import type { ServingReader } from '../../serving/servingReader.ts';
+import type { ReportCatalog } from './reportCatalog.ts';
+import type { CompiledReport } from './reportCompile.ts';
+import { runReport } from './reportRun.ts';
+
+export interface ReportCheckOutcome {
+  report: string;
+  file: string;
+  /** The route values it was run with, for templated pages. */
+  route: Record<string, string> | null;
+  ok: boolean;
+  rows: number;
+  error: CarelakeError | null;
+}
+
+/** Route values to try a templated page with. */
+const SAMPLE_ROUTES = 3;
+
+export async function checkReports(catalog: ReportCatalog, reader: ServingReader, policy: DisclosurePolicy): Promise<ReportCheckOutcome[]> {
+  const outcomes: ReportCheckOutcome[] = catalog.broken.map((b) => ({ report: b.file, file: b.file, route: null, ok: false, rows: 0, error: b.error }));
+  const deps = { policy, check: (sql: string) => checkStatement(sql, undefined, { parameters: true }) };
+  for (const report of catalog.reports) {
+    let routes: (Record<string, string> | null)[] = [null];
+    try {
+      if (report.routeParams.length > 0) routes = await sampleRoutes(report, reader);
+    } catch (err) {
+      outcomes.push({ report: report.id, file: report.file, route: null, ok: false, rows: 0, error: toCarelakeError(err) });
+      continue;
+    }
+    for (const route of routes) {
+      try {
+        const run = await reader.use((db) => runReport(report, db, { route: route ?? {}, query: {} }, deps));
+        outcomes.push({ report: report.id, file: report.file, route, ok: true, rows: [...run.results.values()].reduce((n, r) => n + r.rows.length, 0), error: null });
+      } catch (err) {
+        outcomes.push({ report: report.id, file: report.file, route, ok: false, rows: 0, error: toCarelakeError(err) });
+      }
+    }
+  }
+  return outcomes;
+}
+
+async function sampleRoutes(report: CompiledReport, reader: ServingReader): Promise<Record<string, string>[]> {
+  const sql = report.paths;
+  if (!sql) {
+    throw new CarelakeError({ code: 'reports.no-paths', kind: 'config', message: `${report.file}:1: a templated page needs \`paths:\` in its front matter: a query returning ${report.routeParams.join(', ')} for the pages that exist`, location: { file: report.file, line: 1 } });
+  }
+  await checkStatement(sql);
+  const rows = await reader.use((db) => db.all(`SELECT * FROM (${sql}) LIMIT ${SAMPLE_ROUTES}`, undefined, `list the pages of ${report.file}`));
+  if (rows.length === 0) {
+    throw new CarelakeError({ code: 'reports.no-pages', kind: 'config', message: `${report.file}:1: its paths query returns no rows, so no page of it could be checked`, location: { file: report.file, line: 1 } });
+  }
+  return rows.map((row) => Object.fromEntries(report.routeParams.map((p) => [p, String(row[p] ?? '')])));
+}
