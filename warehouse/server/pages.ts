@@ -52,7 +52,7 @@ ${main}
 }
 
 /** ISO time as `2025-03-01 09:30 UTC`, keeping the machine-readable value in `datetime`. */
-function timeElement(iso: string): string {
+export function timeElement(iso: string): string {
   const parsed = new Date(iso);
   const shown = Number.isNaN(parsed.getTime()) ? iso : `${parsed.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   return `<time datetime="${escapeHtml(iso)}">${escapeHtml(shown)}</time>`;

@@ -7,7 +7,7 @@
 // applies. Every interpolated value is escaped. Pure.
 
 import type { Json } from '../../../core/duckdb.ts';
-import { escapeHtml } from '../../server/pages.ts';
+import { escapeHtml, timeElement } from '../../server/pages.ts';
 import type { ChartComponent, CompiledReport, ReportComponent, TableComponent } from './reportCompile.ts';
 import type { DisclosedResult, FilterState, ReportRun } from './reportRun.ts';
 
@@ -100,7 +100,7 @@ export function pageTitle(report: CompiledReport, route: Record<string, string>)
 }
 
 function provenance(context: PageContext): string {
-  return `<div class="nhsuk-inset-text carelake-provenance"><span class="nhsuk-u-visually-hidden">Information: </span><p>Data as of ${timeHtml(context.asOf)}, serving release <code>${escapeHtml(context.release)}</code>. Small numbers are protected by the <strong>${escapeHtml(context.policyName)}</strong> disclosure policy: ${escapeHtml(context.policyDescription)}. Cells marked ${SUPPRESSED_MARK} are suppressed.</p></div>`;
+  return `<div class="nhsuk-inset-text carelake-provenance"><span class="nhsuk-u-visually-hidden">Information: </span><p>Data as of ${timeElement(context.asOf)}, serving release <code>${escapeHtml(context.release)}</code>. Small numbers are protected by the <strong>${escapeHtml(context.policyName)}</strong> disclosure policy: ${escapeHtml(context.policyDescription)}. Cells marked ${SUPPRESSED_MARK} are suppressed.</p></div>`;
 }
 
 function legend(context: PageContext): string {
@@ -212,12 +212,6 @@ function toNumber(value: Json): number | null {
 /** JSON inside a <script> element: `<` escaped so no value can close the element. */
 function jsonForHtml(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
-}
-
-function timeHtml(iso: string): string {
-  const parsed = new Date(iso);
-  const shown = Number.isNaN(parsed.getTime()) ? iso : `${parsed.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  return `<time datetime="${escapeHtml(iso)}">${escapeHtml(shown)}</time>`;
 }
 
 export function reportIndexHtml(reports: readonly CompiledReport[], context: Pick<PageContext, 'release' | 'asOf' | 'policyName' | 'policyDescription'> | null, broken: readonly string[]): string {
