@@ -46,10 +46,7 @@ export async function scheduleCommand(ctx: CommandContext, out: Console): Promis
     logger.info({ signal, grace_seconds: config.scheduler.shutdownGraceSeconds }, 'scheduler stopping on signal');
     const force = (why: string) => {
       const runs = scheduler.activity().flatMap((a) => (a.runId ? [a.runId] : []));
-      for (const runId of runs) {
-        const run = ledger.run(runId);
-        if (run?.status === 'running') ledger.finishRun(runId, { status: 'interrupted', finished_at: new Date().toISOString(), files_seen: run.files_seen, files_skipped: run.files_skipped, error: `stopped before it finished: ${why}` });
-      }
+      for (const runId of runs) ledger.interruptRun(runId, new Date().toISOString(), `stopped before it finished: ${why}`);
       logger.error({ runs, why }, 'scheduler ended without waiting for its runs');
       logger.flush();
       lock.release();
@@ -75,7 +72,7 @@ function markAbandonedRuns(layout: LakeLayout, ledger: Ledger): string[] {
   for (const run of ledger.runningRuns()) {
     const lock = run.kind === 'build' ? layout.warehouseLock : layout.sourceLock(run.source);
     if (currentHolder(lock)) continue;
-    ledger.finishRun(run.run_id, { status: 'interrupted', finished_at: now, files_seen: run.files_seen, files_skipped: run.files_skipped, error: 'the process running it ended before it finished' });
+    ledger.interruptRun(run.run_id, now, 'the process running it ended before it finished');
     abandoned.push(run.run_id);
   }
   return abandoned;

@@ -492,6 +492,13 @@ export class Ledger {
     }));
   }
 
+  /** One run that was cut off (its process stopped or died) is recorded interrupted, with why. */
+  interruptRun(runId: string, finishedAt: string, why: string): void {
+    const run = this.run(runId);
+    if (run?.status !== 'running') return;
+    this.finishRun(runId, { status: 'interrupted', finished_at: finishedAt, files_seen: run.files_seen, files_skipped: run.files_skipped, error: why });
+  }
+
   /** Runs left `running` by a process that died are marked interrupted. */
   markInterrupted(source: string, finishedAt: string): void {
     this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ?, error = 'the process ended before the run finished' WHERE source = ? AND status = 'running'`).run(finishedAt, source);
