@@ -4,7 +4,7 @@
 
 import { CarelakeError } from '../../core/errors.ts';
 import { createLogger } from '../../core/logger.ts';
-import { commissionerReports } from '../../warehouse/reports/commissionerReports.ts';
+import { loadReportCatalog } from '../../warehouse/reports/markdown/reportCatalog.ts';
 import { buildServer } from '../../warehouse/server/buildServer.ts';
 import { openServingAccess } from '../../warehouse/server/servingAccess.ts';
 import type { Console } from '../console.ts';
@@ -13,10 +13,13 @@ import type { CommandContext } from '../context.ts';
 export async function serveCommand(ctx: CommandContext, options: { host?: string; port?: number }, out: Console): Promise<void> {
   const host = options.host ?? ctx.config.serve.host;
   const port = options.port ?? ctx.config.serve.port;
+  const reports = await loadReportCatalog(ctx.config.reports.dir);
+  // A report that does not compile is left off the index (which says so); the others are served.
+  for (const broken of reports.broken) out.warn(`report not served: ${broken.error.message}`);
   const access = await openServingAccess(ctx.config, ctx.layout);
   const server = await buildServer({
     layout: ctx.layout,
-    reports: commissionerReports,
+    reports,
     logger: createLogger(ctx.layout.logs),
     policy: access.policy,
     authenticate: access.authenticate,
@@ -40,7 +43,7 @@ export async function serveCommand(ctx: CommandContext, options: { host?: string
   }
   const address = server.addresses()[0];
   const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
-  out.info(`carelake is serving at ${url} (reports) — API: /api/health, /api/reports/<id>, POST /api/query; engineers: ${url}ops (runs page), /metrics (Prometheus); people sign in at ${url}sign-in, programs send a bearer token (carelake keys create). Ctrl-C to stop.`);
+  out.info(`carelake is serving at ${url} (reports) — API: /api/health, /api/reports/<report>, POST /api/query; engineers: ${url}ops (runs page), /metrics (Prometheus); people sign in at ${url}sign-in, programs send a bearer token (carelake keys create). Ctrl-C to stop.`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

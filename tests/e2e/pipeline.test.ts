@@ -20,8 +20,14 @@ import { demoMapLookup } from '../../synthetic/demoCodeMap.ts';
 import { normaliseIcd10 } from '../../transforms/terminology/icd10.ts';
 import { CODE_SYSTEMS } from '../../transforms/terminology/mapEntry.ts';
 import { derivePseudonymKey, Pseudonymiser } from '../../transforms/pseudonymisation/pseudonymiser.ts';
-import { commissionerReports } from '../../warehouse/reports/commissionerReports.ts';
+import { loadReportCatalog } from '../../warehouse/reports/markdown/reportCatalog.ts';
 import { startGovernedServer } from '../support/governedServer.ts';
+
+/** The JSON of a report (GET /api/reports/<report>), as far as these tests read it. */
+interface ReportJson {
+  filters: { name: string; options?: { value: string }[] }[];
+  queries: Record<string, { columns: string[]; rows: (string | number | null)[][]; suppressed: [number, number][] }>;
+}
 
 const PATIENTS = 400;
 const SEED = 11;
@@ -231,23 +237,26 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
     expect(await served('commissioner', `SELECT count(*)::INTEGER FROM agg_workforce WHERE NOT is_total`)).toBe(truth.workforce.monthly_rows);
 
     // Commissioners see it through a report, with headcount disclosure-controlled and FTE with it.
-    const server = await startGovernedServer({ layout: ctx.layout, reports: commissionerReports });
+    const server = await startGovernedServer({ layout: ctx.layout, reports: await loadReportCatalog() });
     try {
-      const report = (await (await server.as('commissioner', '/api/reports/workforce-monthly')).json()) as {
-        rows: (string | number | null)[][];
-        columns: string[];
-        suppressed: unknown[];
-      };
-      const organisation = report.columns.indexOf('Organisation');
-      expect(report.rows.filter((r) => r[organisation] !== 'All organisations').length).toBe(truth.workforce.monthly_rows);
-      expect(report.suppressed.length).toBeGreaterThan(0);
-      const headcount = report.columns.indexOf('Headcount');
-      const fte = report.columns.indexOf('FTE');
-      for (const row of report.rows) {
-        const v = row[headcount]!;
+      const page = async (search: string) => (await (await server.as('commissioner', `/api/reports/workforce${search}`)).json()) as ReportJson;
+      const groups = (await page('')).filters[0]!.options!.map((o) => o.value);
+      expect(groups.length).toBeGreaterThan(1);
+      const rows: (string | number | null)[][] = [];
+      let suppressed = 0;
+      for (const group of groups) {
+        const monthly = (await page(`?staff_group=${encodeURIComponent(group)}`)).queries.monthly!;
+        expect(monthly.columns).toEqual(['month', 'organisation', 'headcount', 'fte']);
+        rows.push(...monthly.rows);
+        suppressed += monthly.suppressed.length;
+      }
+      expect(rows.filter((r) => r[1] !== 'All organisations').length).toBe(truth.workforce.monthly_rows);
+      expect(suppressed).toBeGreaterThan(0);
+      for (const row of rows) {
+        const v = row[2]!;
         expect(v === null || (typeof v === 'number' && v % 5 === 0 && (v === 0 || v > 7))).toBe(true);
         // FTE describes the people counted: it goes wherever their headcount is suppressed.
-        if (v === null) expect(row[fte]).toBeNull();
+        if (v === null) expect(row[3]).toBeNull();
       }
     } finally {
       await server.close();
@@ -294,18 +303,19 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
   });
 
   it('answers the report API and page from the commissioner file, with small numbers suppressed', async () => {
-    const server = await startGovernedServer({ layout: ctx.layout, reports: commissionerReports });
+    const server = await startGovernedServer({ layout: ctx.layout, reports: await loadReportCatalog() });
     try {
-      const report = (await (await server.as('commissioner', '/api/reports/condition-prevalence')).json()) as { rows: (string | number | null)[][]; columns: string[] };
-      const patients = report.columns.indexOf('Patients');
-      expect(report.rows.length).toBeGreaterThan(0);
-      for (const row of report.rows) {
+      const report = (await (await server.as('commissioner', '/api/reports/condition-prevalence')).json()) as ReportJson;
+      const byPractice = report.queries.by_practice!;
+      const patients = byPractice.columns.indexOf('patients');
+      expect(byPractice.rows.length).toBeGreaterThan(0);
+      for (const row of byPractice.rows) {
         const v = row[patients]!;
         expect(v === null || (typeof v === 'number' && v % 5 === 0 && (v === 0 || v > 7))).toBe(true);
       }
       const page = await server.as('commissioner', '/reports/condition-prevalence');
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain('Condition prevalence across all practices');
+      expect(await page.text()).toContain('<h1>Long-term condition prevalence</h1>');
     } finally {
       await server.close();
     }

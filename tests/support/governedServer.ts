@@ -12,7 +12,7 @@ import { ApiKeyStore, createApiKey } from '../../warehouse/auth/apiKeys.ts';
 import { createAuthenticator, createPrincipalCheck } from '../../warehouse/auth/authenticate.ts';
 import { ROLES, type Role } from '../../warehouse/auth/principal.ts';
 import type { DisclosurePolicy } from '../../warehouse/disclosure/policy.ts';
-import type { ReportDefinition } from '../../warehouse/reports/reportDefinitions.ts';
+import type { ReportCatalog } from '../../warehouse/reports/markdown/reportCatalog.ts';
 import { buildServer, type BuildServerOptions } from '../../warehouse/server/buildServer.ts';
 import { openAuditLog } from '../../warehouse/server/servingAccess.ts';
 
@@ -36,7 +36,8 @@ export interface GovernedServer {
 
 export async function startGovernedServer(options: {
   layout: LakeLayout;
-  reports: readonly ReportDefinition[];
+  /** The Markdown reports served (reportCatalogOf); none by default. */
+  reports?: ReportCatalog;
   logger?: FastifyBaseLogger | false;
   limits?: Partial<CarelakeConfig['serve']['limits']>;
   policy?: DisclosurePolicy;
@@ -53,7 +54,7 @@ export async function startGovernedServer(options: {
   const apiKeys = await ApiKeyStore.open(keysFile, { recheckMs: 0 });
   const app = await buildServer({
     layout: options.layout,
-    reports: options.reports,
+    reports: options.reports ?? { dir: '', reports: [], broken: [] },
     logger: options.logger ?? false,
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.operations ? { operations: options.operations } : {}),

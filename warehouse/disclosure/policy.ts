@@ -75,6 +75,11 @@ const SCHEME_LABELS: Record<DisclosureScheme, string> = {
   ons: 'ONS',
 };
 
+/** The policy's name for people, e.g. `NHS Digital HES`. */
+export function policyLabel(policy: DisclosurePolicy): string {
+  return SCHEME_LABELS[policy.scheme];
+}
+
 const OVERRIDE_KEYS: readonly (keyof DisclosurePolicyOverrides)[] = ['threshold', 'roundingBase', 'totals', 'suppressZero', 'rounding'];
 const TOTALS_RULES: readonly TotalsRule[] = ['from-unrounded', 'sum-of-rounded'];
 const ROUNDING_RULES: readonly RoundingRule[] = ['nearest', 'midpoint6'];

@@ -1,5 +1,5 @@
-// The HTTP edge of the governed serving layer: commissioners read disclosure-controlled reports (JSON
-// and server-rendered HTML) over the commissioner release; analysts run checked, read-only SQL over the
+// The HTTP edge of the governed serving layer: commissioners read disclosure-controlled reports
+// (Markdown reports rendered as HTML, CSV and JSON; reportRoutes.ts) over the commissioner release; analysts run checked, read-only SQL over the
 // analyst release (POST /api/query). Every route but /api/health and /sign-in needs a bearer token or a
 // browser session (signed in at /sign-in) and a role; every principal is rate-limited, every form a
 // signed-in browser posts carries a CSRF token, and every request is written to the audit log when it
@@ -19,25 +19,25 @@ import { CarelakeError, toCarelakeError } from '../../core/errors.ts';
 import type { LakeLayout } from '../../core/lake.ts';
 import { Ledger } from '../../pipelines/ledger/ledger.ts';
 import { DEFAULT_DISCLOSURE_POLICY, type DisclosurePolicy } from '../disclosure/policy.ts';
-import { discloseReport, type DisclosedReport } from '../reports/disclosedReport.ts';
-import { reportRegistry, type ReportDefinition } from '../reports/reportDefinitions.ts';
+import type { ReportCatalog } from '../reports/markdown/reportCatalog.ts';
 import { readServingPointer } from '../serving/servingPointer.ts';
 import { ServingReader } from '../serving/servingReader.ts';
 import type { AuditLog } from '../audit/auditLog.ts';
 import type { Authenticate, PrincipalCheck } from '../auth/authenticate.ts';
+import { registerAssetRoutes } from './assetRoutes.ts';
 import { HttpProblem, operationOutcome, toProblem } from './operationOutcome.ts';
 import { serverMetrics } from './metricsRoute.ts';
 import { runHistoryPage } from './opsPages.ts';
 import { registerOpsRoutes } from './opsRoutes.ts';
 import { registerQueryRoute } from './queryRoute.ts';
+import { registerReportRoutes } from './reportRoutes.ts';
 import { registerRequestAudit } from './requestAudit.ts';
 import { registerRequestAuth } from './requestAuth.ts';
 import { inlineStyleHashes, registerSecurityHeaders } from './securityHeaders.ts';
 import { BrowserSessions } from './session/browserSessions.ts';
 import { registerCsrfCheck } from './session/csrf.ts';
-import { signInPage } from './session/signInPage.ts';
 import { registerSignInRoutes } from './session/signInRoutes.ts';
-import { errorPage, indexPage, reportPage } from './pages.ts';
+import { errorPage } from './pages.ts';
 
 export const COMMISSIONER_ROLE = 'commissioner';
 export const ANALYST_ROLE = 'analyst';
@@ -45,7 +45,8 @@ export const ENGINEER_ROLE = 'engineer';
 
 export interface BuildServerOptions {
   layout: LakeLayout;
-  reports: readonly ReportDefinition[];
+  /** The commissioners' Markdown reports (loadReportCatalog). */
+  reports: ReportCatalog;
   /** A pino (or pino-compatible) logger, or false for none. Defaults to a pino logger at `info`. */
   logger?: FastifyBaseLogger | false;
   /** Applied to every count in every report and in analysts' aggregate results. Defaults to HES. */
@@ -67,12 +68,9 @@ export interface BuildServerOptions {
   };
 }
 
-const MAX_ID_ECHO = 80;
-
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
   const { layout, limits } = options;
   const policy = options.policy ?? DEFAULT_DISCLOSURE_POLICY;
-  const reports = reportRegistry(options.reports);
   const reader = new ServingReader(layout, COMMISSIONER_ROLE);
   const analystReader = new ServingReader(layout, ANALYST_ROLE);
 
@@ -93,8 +91,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  // The pages' own inline stylesheets, allowed by hash (securityHeaders.ts).
-  const samplePages = [errorPage(500, '', ''), signInPage({ next: '' }), runHistoryPage([], { source: '', status: '', sources: [], limit: 1 })];
+  // The runs pages' own inline stylesheet, allowed by hash (securityHeaders.ts); the others link /assets.
+  const samplePages = [runHistoryPage([], { source: '', status: '', sources: [], limit: 1 })];
   await registerSecurityHeaders(app, { styleHashes: inlineStyleHashes(samplePages) });
   // Audit first, so even a request refused at sign-in is written down.
   registerRequestAudit(app, options.audit);
@@ -117,22 +115,6 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     ledger?.close();
   });
 
-  const commissionerOnly = { access: [COMMISSIONER_ROLE] } as const;
-
-  const runReport = async (request: FastifyRequest, id: string): Promise<DisclosedReport> => {
-    request.audit.reportId = id.slice(0, MAX_ID_ECHO);
-    const report = reports.get(id);
-    if (!report) throw new HttpProblem('not-found', `There is no report with id '${id.slice(0, MAX_ID_ECHO)}'.`);
-    return reader.use(async (db, release) => {
-      request.audit.release = release.releaseId;
-      const result = await db.table(report.sql, undefined, `run report ${report.id}`);
-      const builtAt = await db.scalar('SELECT built_at FROM _release LIMIT 1', undefined, 'read the release metadata');
-      const asOf = typeof builtAt === 'string' ? builtAt : release.publishedAt;
-      request.audit.rows = result.rows.length;
-      return discloseReport(report, result, { release: release.releaseId, asOf, policy });
-    });
-  };
-
   app.get('/api/health', { config: { access: 'public', rateLimit: false } }, async (_request, reply) => {
     const pointer = await readServingPointer(layout);
     // File locations stay private; the release ids and times are what an operator needs.
@@ -143,21 +125,12 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     return { status: 'ok', releases };
   });
 
-  app.get<{ Params: { id: string } }>('/api/reports/:id', { config: commissionerOnly }, async (request) => runReport(request, request.params.id));
-
   registerQueryRoute(app, { reader: analystReader, policy, limits, access: [ANALYST_ROLE] });
 
   metrics?.registerRoute(app, [ENGINEER_ROLE]);
 
-  app.get('/', { config: commissionerOnly }, async (_request, reply) => {
-    const release = await reader.currentRelease();
-    return reply.type('text/html; charset=utf-8').send(indexPage([...reports.values()], release));
-  });
-
-  app.get<{ Params: { id: string } }>('/reports/:id', { config: commissionerOnly }, async (request, reply) => {
-    const report = await runReport(request, request.params.id);
-    return reply.type('text/html; charset=utf-8').send(reportPage(report));
-  });
+  registerAssetRoutes(app);
+  registerReportRoutes(app, { reader, policy, catalog: options.reports, access: [COMMISSIONER_ROLE] });
 
   app.setNotFoundHandler(async (request, reply) => sendProblem(request, reply, new HttpProblem('not-found', 'Not found.')));
   app.setErrorHandler(async (err, request, reply) => sendProblem(request, reply, err));

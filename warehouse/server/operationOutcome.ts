@@ -37,6 +37,7 @@ export class HttpProblem extends Error {
 /** Carelake errors a client may be told about, with the words it is told. */
 const publicErrors: Record<string, { outcome: OutcomeCode; diagnostics: string }> = {
   'serving.not-published': { outcome: 'transient', diagnostics: 'No data release has been published yet; try again later.' },
+  'reports.bad-route': { outcome: 'not-found', diagnostics: 'There is no such page: a page address holds letters, digits, dots, dashes and underscores only.' },
 };
 
 export interface Problem {

@@ -1,16 +1,12 @@
 // Commissioners' reports over HTTP: the index, each Markdown report as a page (`/reports/<path>`), any
 // of its tables or charts as CSV (`/reports/<path>.csv?query=<name>`, the same disclosed values) and as
-// JSON (`/api/reports/<path>`), and the static assets the pages use (NHS.UK frontend CSS, ECharts and
-// carelake's chart script). A page is rendered whole before anything is sent: a query that fails gives
+// JSON (`/api/reports/<path>`). A page is rendered whole before anything is sent: a query that fails gives
 // an error page, never half a report. Queries run on the commissioner serving file only.
 
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Json } from '../../core/duckdb.ts';
 import type { Role } from '../auth/principal.ts';
-import { describePolicy, type DisclosurePolicy } from '../disclosure/policy.ts';
+import { describePolicy, policyLabel, type DisclosurePolicy } from '../disclosure/policy.ts';
 import { checkStatement } from '../query/statementCheck.ts';
 import { csvText } from '../query/resultFormats.ts';
 import { matchReport, type ReportCatalog } from '../reports/markdown/reportCatalog.ts';
@@ -18,42 +14,25 @@ import { reportIndexHtml, reportPageHtml, SUPPRESSED_MARK, type PageContext } fr
 import { runReport, type DisclosedResult, type ReportRun } from '../reports/markdown/reportRun.ts';
 import type { ServingReader } from '../serving/servingReader.ts';
 import { HttpProblem } from './operationOutcome.ts';
+import { signOutControl } from './session/signInRoutes.ts';
 
 export interface ReportRoutesOptions {
   reader: ServingReader;
   policy: DisclosurePolicy;
-  policyName: string;
   catalog: ReportCatalog;
   access: readonly Role[];
 }
 
-const require = createRequire(import.meta.url);
-const ASSETS_DIR = join(import.meta.dirname, '..', 'reports', 'assets');
-/** Served by name only: no path from the request ever reaches the file system. */
-const ASSETS: Record<string, { file: () => string; type: string }> = {
-  'nhsuk-frontend.min.css': { file: () => require.resolve('nhsuk-frontend/dist/nhsuk/nhsuk-frontend.min.css'), type: 'text/css; charset=utf-8' },
-  'echarts.min.js': { file: () => require.resolve('echarts/dist/echarts.min.js'), type: 'text/javascript; charset=utf-8' },
-  'carelake-charts.js': { file: () => join(ASSETS_DIR, 'carelake-charts.js'), type: 'text/javascript; charset=utf-8' },
-  'carelake.css': { file: () => join(ASSETS_DIR, 'carelake.css'), type: 'text/css; charset=utf-8' },
-};
-
 export function registerReportRoutes(app: FastifyInstance, options: ReportRoutesOptions): void {
   const { reader, catalog } = options;
   const config = { access: options.access };
-  const assetCache = new Map<string, Buffer>();
+  const policyName = policyLabel(options.policy);
+  const policyDescription = describePolicy(options.policy);
 
-  app.get<{ Params: { name: string } }>('/assets/:name', { config: { access: 'public', rateLimit: false } }, async (request, reply) => {
-    const asset = ASSETS[request.params.name];
-    if (!asset) throw new HttpProblem('not-found', 'Not found.');
-    let body = assetCache.get(request.params.name);
-    if (!body) assetCache.set(request.params.name, (body = await readFile(asset.file())));
-    return reply.type(asset.type).header('cache-control', 'public, max-age=3600').send(body);
-  });
-
-  app.get('/', { config }, async (_request, reply) => {
+  app.get('/', { config }, async (request, reply) => {
     const release = await reader.currentRelease();
-    const context = release ? { release: release.releaseId, asOf: release.publishedAt, policyName: options.policyName, policyDescription: describePolicy(options.policy) } : null;
-    return reply.type('text/html; charset=utf-8').send(reportIndexHtml(catalog.reports, context, catalog.broken.map((b) => b.file)));
+    const context = release ? { release: release.releaseId, asOf: release.publishedAt, policyName, policyDescription } : null;
+    return reply.type('text/html; charset=utf-8').send(reportIndexHtml(catalog.reports, context, catalog.broken.map((b) => b.file), signOutControl(request)));
   });
 
   app.get<{ Params: { '*': string }; Querystring: Record<string, unknown> }>('/reports/*', { config }, async (request, reply) => {
@@ -78,7 +57,7 @@ export function registerReportRoutes(app: FastifyInstance, options: ReportRoutes
       route: run.route,
       asOf: context.asOf,
       release: context.release,
-      policy: { name: options.policyName, description: context.policyDescription },
+      policy: { scheme: options.policy.scheme, name: policyName, description: policyDescription },
       filters: run.filters.map((f) => ('options' in f ? { name: f.filter.name, selected: f.selected, options: f.options } : { name: f.filter.name, start: f.start, end: f.end, min: f.min, max: f.max })),
       queries: Object.fromEntries(
         [...run.results.values()].map((r) => [r.name, { columns: r.columns, counts: r.counts, measures: r.measures, rows: r.rows.map((row, i) => row.map((v, j) => (r.suppressed.has(`${i}:${j}`) ? null : v))), suppressed: [...r.suppressed].map((cell) => cell.split(':').map(Number)) }]),
@@ -99,10 +78,11 @@ export function registerReportRoutes(app: FastifyInstance, options: ReportRoutes
       const context: PageContext = {
         release: release.releaseId,
         asOf: typeof builtAt === 'string' ? builtAt : release.publishedAt,
-        policyName: options.policyName,
-        policyDescription: describePolicy(options.policy),
+        policyName,
+        policyDescription,
         search,
         path: `/reports/${path}`,
+        account: signOutControl(request),
       };
       return { run, context };
     });

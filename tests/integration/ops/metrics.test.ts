@@ -46,7 +46,7 @@ describe('GET /metrics', () => {
 
   beforeAll(async () => {
     lake = await makeOpsLake();
-    server = await startGovernedServer({ layout: lake.layout, reports: [], operations: { config: lake.config } });
+    server = await startGovernedServer({ layout: lake.layout, operations: { config: lake.config } });
   });
   afterAll(async () => {
     await server?.close();
@@ -142,7 +142,7 @@ describe('GET /metrics', () => {
     const m = parseExposition(text);
     const cases = [
       { description: 'health before any release', labels: { route: '/api/health', method: 'GET', status: '503' } },
-      { description: 'an unknown report', labels: { route: '/api/reports/:id', method: 'GET', status: '404' } },
+      { description: 'an unknown report', labels: { route: '/api/reports/*', method: 'GET', status: '404' } },
       { description: 'a path no route matches', labels: { route: 'unmatched', method: 'GET', status: '404' } },
       { description: 'the earlier scrapes', labels: { route: '/metrics', method: 'GET', status: '200' } },
       { description: 'a scrape refused at sign-in', labels: { route: '/metrics', method: 'GET', status: '401' } },
@@ -167,7 +167,7 @@ describe('GET /metrics on a lake with no ledger yet', () => {
     const root = mkdtempSync(join(tmpdir(), 'carelake-ops-empty-'));
     const config = parseConfig(OPS_CONFIG_YAML, { file: join(root, 'carelake.yml'), baseDir: root });
     const layout = new LakeLayout(config.lake);
-    const server = await startGovernedServer({ layout, reports: [], operations: { config } });
+    const server = await startGovernedServer({ layout, operations: { config } });
     try {
       const response = await server.as('engineer', '/metrics');
       expect(response.status).toBe(200);

@@ -28,7 +28,7 @@ describe.skipIf(!HAS_CHROMIUM)('the runs page in Chromium', () => {
   beforeAll(async () => {
     lake = await makeOpsLake();
     now = new Date(Date.now() + 60_000);
-    server = await startGovernedServer({ layout: lake.layout, reports: [], operations: { config: lake.config, clock: () => now } });
+    server = await startGovernedServer({ layout: lake.layout, operations: { config: lake.config, clock: () => now } });
     browser = await launchChromium();
     page = (await signedInPage(browser, server.tokens.engineer)).page;
   });

@@ -48,11 +48,11 @@ describe('runReport', () => {
     const run = await runReport(compile(ADMISSIONS), db, { route: {}, query: {} }, deps);
     expect(run.filters.map((f) => ('options' in f ? f.selected : [f.start, f.end]))).toEqual(['RX1', ['2026-01-05', '2026-01-19']]);
     const weekly = run.results.get('weekly')!;
-    // HES: 1–7 suppressed, others rounded to the nearest 5; a NULL count (suppressed at publish) stays suppressed with its measure.
+    // HES: 1–7 suppressed, others rounded to the nearest 5; a NULL count (suppressed at publish) stays suppressed, and a measure beside a suppressed count goes with it.
     expect(weekly.rows.map((r) => r[1])).toEqual([120, null, null]);
-    expect([...weekly.suppressed].sort()).toEqual(['1:1', '2:1', '2:2']);
+    expect([...weekly.suppressed].sort()).toEqual(['1:1', '1:2', '2:1', '2:2']);
     const csv = disclosedCsv(weekly);
-    expect(csv).toBe('week,admissions,mean_los\r\n2026-01-05,120,4.2\r\n2026-01-12,*,2\r\n2026-01-19,*,*\r\n');
+    expect(csv).toBe('week,admissions,mean_los\r\n2026-01-05,120,4.2\r\n2026-01-12,*,*\r\n2026-01-19,*,*\r\n');
     const html = reportPageHtml(run, { release: 'r1', asOf: '2026-02-01T00:00:00Z', policyName: 'hes', policyDescription: 'counts from 1 to 7 are suppressed', search: '', path: '/reports/r' });
     expect(html).not.toMatch(/>3</);
     expect(html).toContain('aria-describedby="suppression-legend">*</td>');

@@ -11,12 +11,14 @@ import { quoteLiteral } from '../../../core/sql.ts';
 import type { AuditEntry } from '../../../warehouse/audit/auditEntry.ts';
 import { verifyAuditLog } from '../../../warehouse/audit/auditVerify.ts';
 import { publishServingRelease } from '../../../warehouse/publish/servingBuild.ts';
-import { exampleCountsReport } from '../../../warehouse/reports/reportDefinitions.ts';
+import type { ReportCatalog } from '../../../warehouse/reports/markdown/reportCatalog.ts';
 import { startGovernedServer, type GovernedServer } from '../../support/governedServer.ts';
+import { EXAMPLE_COUNTS_REPORT, reportCatalogOf } from '../../support/reportFolder.ts';
 import { analystTables, CATEGORY_COUNTS, commissionerTables, makeLake, type TestLake } from './fixtures.ts';
 
 let lake: TestLake;
 let server: GovernedServer;
+let reports: ReportCatalog;
 
 async function publish(role: 'analyst' | 'commissioner', releaseId: string): Promise<void> {
   await publishServingRelease({
@@ -52,7 +54,8 @@ beforeEach(async () => {
   lake = await makeLake();
   await publish('analyst', 'a1');
   await publish('commissioner', 'c1');
-  server = await startGovernedServer({ layout: lake.layout, reports: [exampleCountsReport] });
+  reports = await reportCatalogOf(join(lake.dir, 'reports'), { 'example-counts.md': EXAMPLE_COUNTS_REPORT });
+  server = await startGovernedServer({ layout: lake.layout, reports });
 });
 afterEach(async () => {
   await server.close();
@@ -191,7 +194,7 @@ describe('escape attempts', () => {
 describe('limits', () => {
   it('cuts results at the row limit, stops a query at the time limit, and rate-limits a principal', async () => {
     await server.close();
-    server = await startGovernedServer({ layout: lake.layout, reports: [exampleCountsReport], limits: { maxRows: 5, timeoutMs: 1_500, rateLimit: 4 } });
+    server = await startGovernedServer({ layout: lake.layout, reports, limits: { maxRows: 5, timeoutMs: 1_500, rateLimit: 4 } });
     const many = (await (await server.query('analyst', 'SELECT * FROM range(100)')).json()) as { rowCount: number; truncated: boolean };
     expect(many).toMatchObject({ rowCount: 5, truncated: true });
 

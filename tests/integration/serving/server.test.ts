@@ -1,5 +1,5 @@
-// The commissioner HTTP server on loopback with real fetch: health, disclosure-controlled report JSON,
-// accessible HTML, OperationOutcome errors, and 500s that never echo internals.
+// The commissioner HTTP server on loopback with real fetch: health, a Markdown report's disclosure-
+// controlled JSON, HTML and CSV, OperationOutcome errors, and 500s that never echo internals.
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,8 +8,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { quoteLiteral } from '../../../core/sql.ts';
 import { publishServingRelease } from '../../../warehouse/publish/servingBuild.ts';
-import { exampleCountsReport, type ReportDefinition } from '../../../warehouse/reports/reportDefinitions.ts';
 import { startGovernedServer, type GovernedServer } from '../../support/governedServer.ts';
+import { EXAMPLE_COUNTS_REPORT, reportCatalogOf } from '../../support/reportFolder.ts';
 import { analystTables, BUILT_AT, CATEGORY_COUNTS, commissionerTables, makeLake, type TestLake } from './fixtures.ts';
 
 let lake: TestLake;
@@ -19,7 +19,7 @@ let logLines: string[];
 
 const OUTSIDE_CSV = 'outside-secret.csv';
 
-async function start(reports: ReportDefinition[]): Promise<void> {
+async function start(reports: Record<string, string>): Promise<void> {
   logLines = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -27,7 +27,8 @@ async function start(reports: ReportDefinition[]): Promise<void> {
       done();
     },
   });
-  server = await startGovernedServer({ layout: lake.layout, reports, logger: pino({ level: 'error' }, sink) });
+  const catalog = await reportCatalogOf(join(lake.dir, 'reports'), reports);
+  server = await startGovernedServer({ layout: lake.layout, reports: catalog, logger: pino({ level: 'error' }, sink) });
   base = server.base;
 }
 
@@ -43,19 +44,21 @@ async function publishCommissioner(releaseId: string): Promise<void> {
   });
 }
 
-const brokenReport: ReportDefinition = {
-  id: 'broken',
-  title: 'Broken',
-  description: 'Tries to read a file, which the serving connection refuses.',
-  sql: '',
-  countColumns: ['n'],
-};
+/** Tries to read a file, which the serving connection's statement check refuses. */
+const brokenReport = (csv: string) => `---
+title: Broken
+---
+\`\`\`sql q counts=n
+SELECT n FROM read_csv(${quoteLiteral(csv)})
+\`\`\`
+<DataTable data="q" title="Q"/>
+`;
 
 beforeEach(async () => {
   lake = await makeLake();
   const csv = join(lake.dir, OUTSIDE_CSV);
   await writeFile(csv, 'n\n1\n');
-  await start([exampleCountsReport, { ...brokenReport, sql: `SELECT n FROM read_csv(${quoteLiteral(csv)})` }]);
+  await start({ 'example-counts.md': EXAMPLE_COUNTS_REPORT, 'broken.md': brokenReport(csv) });
 });
 afterEach(async () => {
   await server.close();
@@ -79,7 +82,7 @@ describe('before anything is published', () => {
 
     const index = await server.as('commissioner', `/`);
     expect(index.status).toBe(200);
-    expect(await index.text()).toContain('No data release has been published yet');
+    expect(await index.text()).toContain('No serving release has been published yet');
   });
 });
 
@@ -114,16 +117,16 @@ describe('with a published commissioner release', () => {
       title: string;
       asOf: string;
       release: string;
-      policy: { scheme: string };
-      columns: string[];
-      rows: [string, number | null][];
-      suppressed: { row: number; column: string }[];
+      policy: { scheme: string; name: string };
+      queries: Record<string, { columns: string[]; counts: string[]; rows: [string, number | null][]; suppressed: [number, number][] }>;
     };
-    expect(body).toMatchObject({ id: 'example-counts', release: 'c1', asOf: BUILT_AT, policy: { scheme: 'hes' }, columns: ['category', 'n'] });
-    expect(body.rows).toHaveLength(CATEGORY_COUNTS.length);
-    for (const [row, [category, value]] of body.rows.entries()) {
+    expect(body).toMatchObject({ id: 'example-counts', release: 'c1', asOf: BUILT_AT, policy: { scheme: 'hes', name: 'NHS Digital HES' } });
+    const counts = body.queries.counts!;
+    expect(counts).toMatchObject({ columns: ['category', 'n'], counts: ['n'] });
+    expect(counts.rows).toHaveLength(CATEGORY_COUNTS.length);
+    for (const [row, [category, value]] of counts.rows.entries()) {
       const raw = CATEGORY_COUNTS.find((c) => c.category === category)!.n;
-      const suppressed = body.suppressed.some((s) => s.row === row && s.column === 'n');
+      const suppressed = counts.suppressed.some(([r, c]) => r === row && c === 1);
       if (raw >= 1 && raw <= 7) {
         expect({ category, value, suppressed }).toEqual({ category, value: null, suppressed: true });
       } else {
@@ -132,7 +135,7 @@ describe('with a published commissioner release', () => {
         expect(Math.abs(value! - raw)).toBeLessThanOrEqual(2);
       }
     }
-    expect(body.rows.map((r) => r[1])).toEqual([0, null, null, 10, 10, 25, 100]);
+    expect(counts.rows.map((r) => r[1])).toEqual([0, null, null, 10, 10, 25, 100]);
   });
 
   it('report HTML is accessible, escaped, and marks suppressed cells with * and a legend', async () => {
@@ -143,22 +146,33 @@ describe('with a published commissioner release', () => {
     const html = await response.text();
     expect(html).toContain('<html lang="en-GB">');
     expect(html).toMatch(/<title>Example: counts by category – carelake<\/title>/);
-    expect(html).toContain('<th scope="col">category</th>');
-    expect(html).toContain('<th scope="col" class="num">n</th>');
-    expect(html.match(/<abbr title="suppressed">\*<\/abbr>/g)).toHaveLength(2);
-    expect(html).toContain('id="legend"');
-    expect(html).toMatch(/<strong>\*<\/strong> = suppressed/);
-    expect(html).toContain('Release <strong>c1</strong>');
+    expect(html).toContain('<caption class="nhsuk-table__caption">Counts by category</caption>');
+    expect(html).toContain('<th scope="col" class="nhsuk-table__header">Category</th>');
+    expect(html).toContain('<th scope="col" class="nhsuk-table__header nhsuk-table__header--numeric">N</th>');
+    expect(html.match(/aria-describedby="suppression-legend">\*<\/td>/g)).toHaveLength(2);
+    expect(html).toContain('id="suppression-legend"');
+    expect(html).toContain('serving release <code>c1</code>');
     expect(html).toContain(`datetime="${BUILT_AT}"`);
     expect(html).toContain('NHS Digital HES rules');
     expect(html).toContain('g-&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).not.toContain('<script>');
+    expect(html).not.toContain('<style');
+  });
+
+  it('the CSV download holds the same disclosed values, * where suppressed', async () => {
+    const response = await server.as('commissioner', `/reports/example-counts.csv?query=counts`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="example-counts-counts.csv"');
+    const lines = (await response.text()).trimEnd().split('\r\n');
+    expect(lines[0]).toBe('category,n');
+    expect(lines.slice(1).map((l) => l.slice(l.lastIndexOf(',') + 1))).toEqual(['0', '*', '*', '10', '10', '25', '100']);
+    expect((await server.as('commissioner', `/reports/example-counts.csv?query=nothing`)).status).toBe(404);
   });
 
   it('the index links every report', async () => {
     const html = await (await server.as('commissioner', `/`)).text();
     expect(html).toContain('<a href="/reports/example-counts">Example: counts by category</a>');
-    expect(html).toContain('Current release <strong>c1</strong>');
+    expect(html).toContain('serving release <code>c1</code>');
   });
 
   it('serves the new release after a publish', async () => {

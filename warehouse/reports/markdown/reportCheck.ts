@@ -46,7 +46,8 @@ export async function checkReports(catalog: ReportCatalog, reader: ServingReader
   return outcomes;
 }
 
-async function sampleRoutes(report: CompiledReport, reader: ServingReader): Promise<Record<string, string>[]> {
+/** Route values for the first few pages of a templated report, from its `paths:` query. */
+export async function sampleRoutes(report: CompiledReport, reader: ServingReader): Promise<Record<string, string>[]> {
   const sql = report.paths;
   if (!sql) {
     throw new CarelakeError({ code: 'reports.no-paths', kind: 'config', message: `${report.file}:1: a templated page needs \`paths:\` in its front matter: a query returning ${report.routeParams.join(', ')} for the pages that exist`, location: { file: report.file, line: 1 } });

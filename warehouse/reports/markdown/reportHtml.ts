@@ -7,7 +7,7 @@
 // applies. Every interpolated value is escaped. Pure.
 
 import type { Json } from '../../../core/duckdb.ts';
-import { escapeHtml, timeElement } from '../../server/pages.ts';
+import { escapeHtml, nhsPage, timeElement } from '../../server/pages.ts';
 import type { ChartComponent, CompiledReport, ReportComponent, TableComponent } from './reportCompile.ts';
 import type { DisclosedResult, FilterState, ReportRun } from './reportRun.ts';
 
@@ -22,53 +22,8 @@ export interface PageContext {
   search: string;
   /** The path of this page (for CSV links). */
   path: string;
-}
-
-export interface LayoutOptions {
-  title: string;
-  breadcrumbs?: { href: string; text: string }[];
-  /** Charts need ECharts and carelake's small chart script. */
-  charts?: boolean;
-  /** Extra HTML after the header (e.g. a sign-out form). */
-  headerExtra?: string;
-}
-
-/** The page frame every carelake page for people uses: NHS.UK header, skip link, main, footer. */
-export function nhsPage(options: LayoutOptions, main: string): string {
-  const crumbs = options.breadcrumbs?.length
-    ? `<nav class="nhsuk-breadcrumb" aria-label="Breadcrumb"><ol class="nhsuk-breadcrumb__list">${options.breadcrumbs
-        .map((c) => `<li class="nhsuk-breadcrumb__list-item"><a class="nhsuk-breadcrumb__link" href="${escapeHtml(c.href)}">${escapeHtml(c.text)}</a></li>`)
-        .join('')}</ol></nav>`
-    : '';
-  const scripts = options.charts ? `<script src="/assets/echarts.min.js" defer></script><script src="/assets/carelake-charts.js" defer></script>` : '';
-  return `<!doctype html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(options.title)} – carelake</title>
-<link rel="stylesheet" href="/assets/nhsuk-frontend.min.css">
-<link rel="stylesheet" href="/assets/carelake.css">
-${scripts}
-</head>
-<body>
-<a class="nhsuk-skip-link" href="#maincontent">Skip to main content</a>
-<header class="nhsuk-header" role="banner">
-<div class="nhsuk-header__container nhsuk-width-container">
-<div class="nhsuk-header__service"><a class="nhsuk-header__service-logo" href="/" aria-label="carelake reports homepage"><span class="nhsuk-header__service-name">carelake reports</span></a></div>
-${options.headerExtra ?? ''}
-</div>
-</header>
-<div class="nhsuk-width-container">
-${crumbs}
-<main class="nhsuk-main-wrapper" id="maincontent" role="main">
-${main}
-</main>
-</div>
-<footer role="contentinfo" class="nhsuk-footer"><div class="nhsuk-width-container"><p class="nhsuk-body-s">carelake: pseudonymised, disclosure-controlled data for commissioning. Not for direct care.</p></div></footer>
-</body>
-</html>
-`;
+  /** Who is signed in, with the sign-out button; empty for a bearer-token request. */
+  account?: string;
 }
 
 export function reportPageHtml(run: ReportRun, context: PageContext): string {
@@ -89,7 +44,7 @@ export function reportPageHtml(run: ReportRun, context: PageContext): string {
   }
   body.push(legend(context));
   return nhsPage(
-    { title: pageTitle(report, run.route), charts: hasChart, breadcrumbs: [{ href: '/', text: 'Reports' }] },
+    { title: pageTitle(report, run.route), charts: hasChart, breadcrumbs: [{ href: '/', text: 'Reports' }], account: context.account },
     body.join('\n'),
   );
 }
@@ -214,12 +169,17 @@ function jsonForHtml(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 }
 
-export function reportIndexHtml(reports: readonly CompiledReport[], context: Pick<PageContext, 'release' | 'asOf' | 'policyName' | 'policyDescription'> | null, broken: readonly string[]): string {
+export function reportIndexHtml(
+  reports: readonly CompiledReport[],
+  context: Pick<PageContext, 'release' | 'asOf' | 'policyName' | 'policyDescription'> | null,
+  broken: readonly string[],
+  account = '',
+): string {
   const items = reports
     .filter((r) => r.listed)
     .map((r) => `<li><a href="/reports/${escapeHtml(r.id)}">${escapeHtml(r.title)}</a>${r.description ? `<p class="nhsuk-body-s">${escapeHtml(r.description)}</p>` : ''}</li>`)
     .join('');
   const release = context ? provenance({ ...context, search: '', path: '/' }) : '<p>No serving release has been published yet.</p>';
   const warning = broken.length > 0 ? `<div class="nhsuk-warning-callout"><h2 class="nhsuk-warning-callout__label">Unavailable reports</h2><p>${broken.length} report(s) failed their checks and are not shown; see <code>carelake reports check</code>.</p></div>` : '';
-  return nhsPage({ title: 'Reports' }, `<h1>Reports</h1>${release}${warning}<ul class="nhsuk-list nhsuk-list--border">${items}</ul>`);
+  return nhsPage({ title: 'Reports', account }, `<h1>Reports</h1>${release}${warning}<ul class="nhsuk-list nhsuk-list--border">${items}</ul>`);
 }

@@ -5,9 +5,10 @@
 // file (warehouse/serving), so a report cannot select from anything else.
 //
 // Every result leaves through disclosure control: count columns pass the policy cell by cell (a NULL
-// count was suppressed at publish and stays suppressed), measure columns are shown as published (NULL
-// where their counts were suppressed), and a numeric column that is neither is refused — a number
-// whose disclosure role nobody declared is never shown.
+// count was suppressed at publish and stays suppressed), measure columns are shown as published except
+// in a row where a count is suppressed (there they are suppressed too), and a numeric column that is
+// neither is refused — a number whose disclosure role nobody declared is never shown. A suppressed
+// cell's value is NULL in the result itself, not only marked, so no caller can show it by mistake.
 
 import type { DuckDb, Json } from '../../../core/duckdb.ts';
 import { CarelakeError } from '../../../core/errors.ts';
@@ -41,6 +42,8 @@ export interface ReportRun {
   route: Record<string, string>;
   filters: FilterState[];
   results: Map<string, DisclosedResult>;
+  /** Each statement as it ran, with the values bound to it (what a reader or a benchmark can re-run). */
+  statements: { name: string; sql: string; params: Record<string, string | null> }[];
 }
 
 export interface RunDeps {
@@ -65,10 +68,13 @@ export async function runReport(report: CompiledReport, db: DuckDb, inputs: Repo
   const values: Record<string, string> = { ...route };
   const results = new Map<string, DisclosedResult>();
   const filters: FilterState[] = [];
+  const statements: ReportRun['statements'] = [];
   const run = async (query: ReportQuery): Promise<DisclosedResult> => {
     const cached = results.get(query.name);
     if (cached) return cached;
-    const result = await runQuery(report, query, db, values, deps);
+    const params = Object.fromEntries(query.params.map((p) => [p, values[p] ?? null]));
+    statements.push({ name: query.name, sql: query.sql, params });
+    const result = await runQuery(report, query, db, params, deps);
     results.set(query.name, result);
     return result;
   };
@@ -97,7 +103,7 @@ export async function runReport(report: CompiledReport, db: DuckDb, inputs: Repo
   // A filter with no choices (no data) leaves its parameters NULL; queries needing them return nothing.
   for (const query of report.queries) await run(query);
   checkComponentColumns(report, results);
-  return { report, route, filters, results };
+  return { report, route, filters, results, statements };
 }
 
 /** Every column a component names must be in its query's result: otherwise the page is refused, not half-drawn. */
@@ -120,14 +126,13 @@ function checkComponentColumns(report: CompiledReport, results: Map<string, Disc
   }
 }
 
-async function runQuery(report: CompiledReport, query: ReportQuery, db: DuckDb, values: Record<string, string>, deps: RunDeps): Promise<DisclosedResult> {
+async function runQuery(report: CompiledReport, query: ReportQuery, db: DuckDb, params: Record<string, string | null>, deps: RunDeps): Promise<DisclosedResult> {
   const where = `${report.file}:${query.line} (query '${query.name}')`;
   try {
     await deps.check(query.sql);
   } catch (err) {
     throw new CarelakeError({ code: 'reports.query-refused', kind: 'config', message: `${where}: ${(err as Error).message}`, location: { file: report.file, line: query.line }, cause: err });
   }
-  const params = Object.fromEntries(query.params.map((p) => [p, values[p] ?? null]));
   let result: { columns: string[]; types: string[]; rows: Json[][] };
   try {
     result = await db.table(query.sql, params, `run ${where}`);
@@ -167,7 +172,14 @@ async function runQuery(report: CompiledReport, query: ReportQuery, db: DuckDb, 
       out[i] = disclosed.value;
       if (disclosed.suppressed) suppressed.add(`${r}:${i}`);
     }
-    for (const i of measureIndexes) if ((row[i] ?? null) === null) suppressed.add(`${r}:${i}`);
+    // A rate or mean beside a suppressed count could give it back, so it goes with it.
+    const countHidden = countIndexes.some((i) => suppressed.has(`${r}:${i}`));
+    for (const i of measureIndexes) {
+      if (countHidden || (row[i] ?? null) === null) {
+        suppressed.add(`${r}:${i}`);
+        out[i] = null;
+      }
+    }
     return out;
   });
   return { name: query.name, columns: result.columns, types: result.types, rows, counts: query.counts, measures: query.measures, suppressed };
