@@ -296,7 +296,13 @@ const configSchema = z.strictObject({
       session: { idleMinutes: 30, absoluteHours: 8 },
     }),
   /** Commissioner reports as Markdown files (README, "Writing a report"); default: the bundled reports/. */
-  reports: z.strictObject({ dir: z.string().optional() }).default({}),
+  reports: z
+    .strictObject({
+      dir: z.string().optional(),
+      /** Chromium (or Chrome) for `/reports/<path>.pdf`; default: /usr/bin/chromium where it is installed. */
+      chromium: z.string().optional(),
+    })
+    .default({}),
   /** `carelake schedule`: the long-lived process that runs sources and builds on their schedules. */
   scheduler: z
     .strictObject({
@@ -367,7 +373,7 @@ export interface CarelakeConfig extends RawConfig {
   file: string | null;
   baseDir: string;
   models: RawConfig['models'] & { projectDir: string };
-  reports: { dir: string };
+  reports: { dir: string; chromium?: string };
   governance: RawConfig['governance'] & { keyFile: string };
   serve: RawConfig['serve'] & { auth: RawConfig['serve']['auth'] & { apiKeysFile: string } };
 }
@@ -516,7 +522,7 @@ function absolutise(raw: RawConfig, origin: { file: string | null; baseDir: stri
     lake,
     sources: raw.sources.map(absoluteSource(at)),
     models: { ...raw.models, projectDir: raw.models.projectDir ? at(raw.models.projectDir) : BUNDLED_PROJECT_DIR },
-    reports: { dir: raw.reports.dir ? at(raw.reports.dir) : BUNDLED_REPORTS_DIR },
+    reports: { dir: raw.reports.dir ? at(raw.reports.dir) : BUNDLED_REPORTS_DIR, ...(raw.reports.chromium ? { chromium: at(raw.reports.chromium) } : {}) },
     terminology: { ...raw.terminology, maps: raw.terminology.maps.map((m) => ({ ...m, path: at(m.path) })) },
     // Secrets default to `secrets/` beside the config, never inside the lake: a lake folder is copied,
     // shared and backed up as data, and a key kept with the tokens it protects would defeat them.

@@ -2,6 +2,7 @@
 // files, plus the engineers' runs page and metrics, which read the run ledger. Runs until interrupted;
 // SIGINT/SIGTERM close it cleanly.
 
+import { existsSync } from 'node:fs';
 import { CarelakeError } from '../../core/errors.ts';
 import { createLogger } from '../../core/logger.ts';
 import { loadReportCatalog } from '../../warehouse/reports/markdown/reportCatalog.ts';
@@ -10,16 +11,23 @@ import { openServingAccess } from '../../warehouse/server/servingAccess.ts';
 import type { Console } from '../console.ts';
 import type { CommandContext } from '../context.ts';
 
+/** Where Debian, Ubuntu and Chrome's packages put the browser. */
+const SYSTEM_CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+
 export async function serveCommand(ctx: CommandContext, options: { host?: string; port?: number }, out: Console): Promise<void> {
   const host = options.host ?? ctx.config.serve.host;
   const port = options.port ?? ctx.config.serve.port;
   const reports = await loadReportCatalog(ctx.config.reports.dir);
   // A report that does not compile is left off the index (which says so); the others are served.
   for (const broken of reports.broken) out.warn(`report not served: ${broken.error.message}`);
+  const chromium = ctx.config.reports.chromium ?? SYSTEM_CHROMIUM.find((path) => existsSync(path)) ?? null;
+  if (ctx.config.reports.chromium && !existsSync(ctx.config.reports.chromium)) out.warn(`reports.chromium: ${ctx.config.reports.chromium} does not exist; PDF export will fail`);
+  if (!chromium) out.warn('no Chromium found (apt-get install chromium, or reports.chromium): reports are not offered as PDF');
   const access = await openServingAccess(ctx.config, ctx.layout);
   const server = await buildServer({
     layout: ctx.layout,
     reports,
+    chromium,
     logger: createLogger(ctx.layout.logs),
     policy: access.policy,
     authenticate: access.authenticate,

@@ -38,6 +38,8 @@ export async function startGovernedServer(options: {
   layout: LakeLayout;
   /** The Markdown reports served (reportCatalogOf); none by default. */
   reports?: ReportCatalog;
+  /** Chromium for report PDFs; none by default. */
+  chromium?: string;
   logger?: FastifyBaseLogger | false;
   limits?: Partial<CarelakeConfig['serve']['limits']>;
   policy?: DisclosurePolicy;
@@ -55,6 +57,7 @@ export async function startGovernedServer(options: {
   const app = await buildServer({
     layout: options.layout,
     reports: options.reports ?? { dir: '', reports: [], broken: [] },
+    chromium: options.chromium ?? null,
     logger: options.logger ?? false,
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.operations ? { operations: options.operations } : {}),

@@ -51,19 +51,30 @@ function assets(): Map<string, Asset> {
   return list;
 }
 
-export function registerAssetRoutes(app: FastifyInstance): void {
-  const known = assets();
-  const cache = new Map<string, Buffer>();
-  const send = async (name: string): Promise<{ body: Buffer; type: string }> => {
-    const asset = known.get(name);
-    if (!asset) throw new HttpProblem('not-found', 'Not found.');
-    let body = cache.get(name);
+/** The assets by name, read once and kept. Shared by the routes and the PDF printer (reportPdf.ts). */
+export class AssetStore {
+  private readonly known = assets();
+  private readonly cache = new Map<string, Buffer>();
+
+  /** The asset called `name` (`carelake.css`, `images/nhsuk-icon-tick.svg`), or null if there is none. */
+  async get(name: string): Promise<{ body: Buffer; type: string } | null> {
+    const asset = this.known.get(name);
+    if (!asset) return null;
+    let body = this.cache.get(name);
     if (!body) {
       const raw = await readFile(asset.file);
       body = asset.transform ? Buffer.from(asset.transform(raw.toString('utf8'))) : raw;
-      cache.set(name, body);
+      this.cache.set(name, body);
     }
     return { body, type: asset.type };
+  }
+}
+
+export function registerAssetRoutes(app: FastifyInstance, store: AssetStore): void {
+  const send = async (name: string): Promise<{ body: Buffer; type: string }> => {
+    const asset = await store.get(name);
+    if (!asset) throw new HttpProblem('not-found', 'Not found.');
+    return asset;
   };
   const config = { access: 'public', rateLimit: false } as const;
   app.get<{ Params: { name: string } }>('/assets/:name', { config }, async (request, reply) => {

@@ -24,12 +24,13 @@ import { readServingPointer } from '../serving/servingPointer.ts';
 import { ServingReader } from '../serving/servingReader.ts';
 import type { AuditLog } from '../audit/auditLog.ts';
 import type { Authenticate, PrincipalCheck } from '../auth/authenticate.ts';
-import { registerAssetRoutes } from './assetRoutes.ts';
+import { AssetStore, registerAssetRoutes } from './assetRoutes.ts';
 import { HttpProblem, operationOutcome, toProblem } from './operationOutcome.ts';
 import { serverMetrics } from './metricsRoute.ts';
 import { runHistoryPage } from './opsPages.ts';
 import { registerOpsRoutes } from './opsRoutes.ts';
 import { registerQueryRoute } from './queryRoute.ts';
+import { ReportPdfPrinter } from './reportPdf.ts';
 import { registerReportRoutes } from './reportRoutes.ts';
 import { registerRequestAudit } from './requestAudit.ts';
 import { registerRequestAuth } from './requestAuth.ts';
@@ -47,6 +48,8 @@ export interface BuildServerOptions {
   layout: LakeLayout;
   /** The commissioners' Markdown reports (loadReportCatalog). */
   reports: ReportCatalog;
+  /** The Chromium that prints reports as PDF; without it, PDFs are not offered. */
+  chromium?: string | null;
   /** A pino (or pino-compatible) logger, or false for none. Defaults to a pino logger at `info`. */
   logger?: FastifyBaseLogger | false;
   /** Applied to every count in every report and in analysts' aggregate results. Defaults to HES. */
@@ -129,8 +132,11 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
 
   metrics?.registerRoute(app, [ENGINEER_ROLE]);
 
-  registerAssetRoutes(app);
-  registerReportRoutes(app, { reader, policy, catalog: options.reports, access: [COMMISSIONER_ROLE] });
+  const assets = new AssetStore();
+  const pdf = options.chromium ? new ReportPdfPrinter({ executablePath: options.chromium, assets }) : null;
+  app.addHook('onClose', async () => pdf?.close());
+  registerAssetRoutes(app, assets);
+  registerReportRoutes(app, { reader, policy, catalog: options.reports, access: [COMMISSIONER_ROLE], pdf });
 
   app.setNotFoundHandler(async (request, reply) => sendProblem(request, reply, new HttpProblem('not-found', 'Not found.')));
   app.setErrorHandler(async (err, request, reply) => sendProblem(request, reply, err));
@@ -182,6 +188,7 @@ const problemHeading: Record<ReturnType<typeof toProblem>['outcome'], string> = 
   forbidden: 'Not allowed',
   throttled: 'Too many requests',
   'too-costly': 'Query too large',
+  'not-supported': 'Not available',
   transient: 'Service unavailable',
   exception: 'Sorry, something went wrong',
 };

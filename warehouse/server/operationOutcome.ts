@@ -4,8 +4,9 @@
 
 import { CarelakeError } from '../../core/errors.ts';
 
-// FHIR IssueType codes: login (401), forbidden (403), throttled (429), too-costly (a query over its limits).
-export type OutcomeCode = 'not-found' | 'invalid' | 'login' | 'forbidden' | 'throttled' | 'too-costly' | 'transient' | 'exception';
+// FHIR IssueType codes: login (401), forbidden (403), throttled (429), too-costly (a query over its limits),
+// not-supported (501: something this server was not set up to do, e.g. PDFs without Chromium).
+export type OutcomeCode = 'not-found' | 'invalid' | 'login' | 'forbidden' | 'throttled' | 'too-costly' | 'not-supported' | 'transient' | 'exception';
 
 export interface OperationOutcome {
   resourceType: 'OperationOutcome';
@@ -19,6 +20,7 @@ export const outcomeStatus: Record<OutcomeCode, number> = {
   forbidden: 403,
   throttled: 429,
   'too-costly': 400,
+  'not-supported': 501,
   transient: 503,
   exception: 500,
 };

@@ -39,6 +39,7 @@ export function nhsPage(options: LayoutOptions, main: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(options.title)} – carelake</title>
+<link rel="icon" href="/assets/images/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/nhsuk-frontend.min.css">
 <link rel="stylesheet" href="/assets/carelake.css">
 ${scripts}

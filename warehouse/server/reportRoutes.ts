@@ -1,6 +1,7 @@
 // Commissioners' reports over HTTP: the index, each Markdown report as a page (`/reports/<path>`), any
-// of its tables or charts as CSV (`/reports/<path>.csv?query=<name>`, the same disclosed values) and as
-// JSON (`/api/reports/<path>`). A page is rendered whole before anything is sent: a query that fails gives
+// of its tables or charts as CSV (`/reports/<path>.csv?query=<name>`, the same disclosed values), the
+// page as PDF where Chromium is installed (`/reports/<path>.pdf`, reportPdf.ts), and as JSON
+// (`/api/reports/<path>`). A page is rendered whole before anything is sent: a query that fails gives
 // an error page, never half a report. Queries run on the commissioner serving file only.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -10,10 +11,11 @@ import { describePolicy, policyLabel, type DisclosurePolicy } from '../disclosur
 import { checkStatement } from '../query/statementCheck.ts';
 import { csvText } from '../query/resultFormats.ts';
 import { matchReport, type ReportCatalog } from '../reports/markdown/reportCatalog.ts';
-import { reportIndexHtml, reportPageHtml, SUPPRESSED_MARK, type PageContext } from '../reports/markdown/reportHtml.ts';
+import { pageTitle, reportIndexHtml, reportPageHtml, SUPPRESSED_MARK, type PageContext } from '../reports/markdown/reportHtml.ts';
 import { runReport, type DisclosedResult, type ReportRun } from '../reports/markdown/reportRun.ts';
 import type { ServingReader } from '../serving/servingReader.ts';
 import { HttpProblem } from './operationOutcome.ts';
+import type { ReportPdfPrinter } from './reportPdf.ts';
 import { signOutControl } from './session/signInRoutes.ts';
 
 export interface ReportRoutesOptions {
@@ -21,6 +23,8 @@ export interface ReportRoutesOptions {
   policy: DisclosurePolicy;
   catalog: ReportCatalog;
   access: readonly Role[];
+  /** Prints pages as PDF; null where no Chromium is installed (PDFs answer 501). */
+  pdf: ReportPdfPrinter | null;
 }
 
 export function registerReportRoutes(app: FastifyInstance, options: ReportRoutesOptions): void {
@@ -42,8 +46,14 @@ export function registerReportRoutes(app: FastifyInstance, options: ReportRoutes
       const name = typeof request.query.query === 'string' ? request.query.query : '';
       const result = run.results.get(name);
       if (!result) throw new HttpProblem('not-found', `This report has no table or chart named '${name.slice(0, 64)}'.`);
-      const file = `${run.report.id.replace(/[^a-z0-9_-]+/gi, '-')}-${result.name}.csv`;
+      const file = `${fileStem(run)}-${result.name}.csv`;
       return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${file}"`).send(disclosedCsv(result));
+    }
+    if (path.endsWith('.pdf')) {
+      if (!options.pdf) throw new HttpProblem('not-supported', 'PDF export needs Chromium on the server (reports.chromium in carelake.yml, or apt-get install chromium). The page prints to PDF from the browser too.');
+      const { run, context } = await render(request, path.slice(0, -'.pdf'.length));
+      const pdf = await options.pdf.print(reportPageHtml(run, context), context.path, pageTitle(run.report, run.route));
+      return reply.type('application/pdf').header('content-disposition', `attachment; filename="${fileStem(run)}.pdf"`).send(pdf);
     }
     const { run, context } = await render(request, path);
     return reply.type('text/html; charset=utf-8').send(reportPageHtml(run, context));
@@ -83,10 +93,17 @@ export function registerReportRoutes(app: FastifyInstance, options: ReportRoutes
         search,
         path: `/reports/${path}`,
         account: signOutControl(request),
+        pdf: options.pdf !== null,
       };
       return { run, context };
     });
   }
+}
+
+/** A download's file name: the page's address (route values included), safe in a header. */
+function fileStem(run: ReportRun): string {
+  const path = run.report.id.replace(/\[(\w+)\]/g, (_, name: string) => run.route[name] ?? name);
+  return path.replace(/[^a-z0-9_.-]+/gi, '-');
 }
 
 /** A result as CSV, exactly as shown: suppressed cells are `*`. */

@@ -146,7 +146,7 @@ describe('with a published commissioner release', () => {
     const html = await response.text();
     expect(html).toContain('<html lang="en-GB">');
     expect(html).toMatch(/<title>Example: counts by category – carelake<\/title>/);
-    expect(html).toContain('<caption class="nhsuk-table__caption">Counts by category</caption>');
+    expect(html).toMatch(/<caption class="nhsuk-table__caption" id="table-1-caption">Counts by category<\/caption>/);
     expect(html).toContain('<th scope="col" class="nhsuk-table__header">Category</th>');
     expect(html).toContain('<th scope="col" class="nhsuk-table__header nhsuk-table__header--numeric">N</th>');
     expect(html.match(/aria-describedby="suppression-legend">\*<\/td>/g)).toHaveLength(2);

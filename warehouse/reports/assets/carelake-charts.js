@@ -42,7 +42,18 @@
     });
     window.addEventListener('resize', function () { chart.resize(); });
   }
+  // On paper each chart is followed by its numbers: a closed <details> prints nothing, so open them.
+  var opened = [];
+  window.addEventListener('beforeprint', function () {
+    document.querySelectorAll('.carelake-chart details:not([open])').forEach(function (d) { d.open = true; opened.push(d); });
+  });
+  window.addEventListener('afterprint', function () {
+    opened.forEach(function (d) { d.open = false; });
+    opened = [];
+  });
   document.addEventListener('DOMContentLoaded', function () {
     document.querySelectorAll('.carelake-chart').forEach(draw);
+    // For whoever waits on the drawing (the PDF printer).
+    document.documentElement.setAttribute('data-charts-drawn', '');
   });
 })();

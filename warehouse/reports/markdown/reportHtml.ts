@@ -24,6 +24,8 @@ export interface PageContext {
   path: string;
   /** Who is signed in, with the sign-out button; empty for a bearer-token request. */
   account?: string;
+  /** Whether the server can print the page as PDF (it has Chromium). */
+  pdf?: boolean;
 }
 
 export function reportPageHtml(run: ReportRun, context: PageContext): string {
@@ -43,6 +45,7 @@ export function reportPageHtml(run: ReportRun, context: PageContext): string {
     }
   }
   body.push(legend(context));
+  body.push(pageExports(context));
   return nhsPage(
     { title: pageTitle(report, run.route), charts: hasChart, breadcrumbs: [{ href: '/', text: 'Reports' }], account: context.account },
     body.join('\n'),
@@ -55,11 +58,22 @@ export function pageTitle(report: CompiledReport, route: Record<string, string>)
 }
 
 function provenance(context: PageContext): string {
-  return `<div class="nhsuk-inset-text carelake-provenance"><span class="nhsuk-u-visually-hidden">Information: </span><p>Data as of ${timeElement(context.asOf)}, serving release <code>${escapeHtml(context.release)}</code>. Small numbers are protected by the <strong>${escapeHtml(context.policyName)}</strong> disclosure policy: ${escapeHtml(context.policyDescription)}. Cells marked ${SUPPRESSED_MARK} are suppressed.</p></div>`;
+  return `<div class="nhsuk-inset-text carelake-provenance"><span class="nhsuk-u-visually-hidden">Information: </span><p>Data as of ${timeElement(context.asOf)}, serving release <code>${escapeHtml(context.release)}</code>. Small numbers are protected by disclosure control under ${escapeHtml(withoutFullStop(context.policyDescription))}. Cells marked ${SUPPRESSED_MARK} are suppressed.</p></div>`;
+}
+
+/** The whole page to keep: a PDF where the server can print one, else the browser's own print. */
+function pageExports(context: PageContext): string {
+  if (!context.pdf) return '';
+  const href = `${context.path}.pdf${context.search ? `?${context.search}` : ''}`;
+  return `<p class="nhsuk-body-s carelake-exports"><a href="${escapeHtml(href)}" download>Download this page as PDF</a></p>`;
 }
 
 function legend(context: PageContext): string {
-  return `<p class="nhsuk-body-s" id="suppression-legend"><strong>${SUPPRESSED_MARK}</strong> suppressed: too small to publish under the ${escapeHtml(context.policyName)} policy (${escapeHtml(context.policyDescription)}). Rates and averages built on a suppressed count are suppressed too.</p>`;
+  return `<p class="nhsuk-body-s" id="suppression-legend"><strong>${SUPPRESSED_MARK}</strong> suppressed: too small to publish under the ${escapeHtml(context.policyName)} disclosure rules stated at the top of the page. A rate or average beside a suppressed count is suppressed with it.</p>`;
+}
+
+function withoutFullStop(text: string): string {
+  return text.replace(/\.$/, '');
 }
 
 function filterForm(filters: readonly FilterState[]): string {
@@ -94,7 +108,7 @@ function componentHtml(component: ReportComponent, run: ReportRun, context: Page
 function bigValue(title: string, result: DisclosedResult, column: string): string {
   const i = result.columns.indexOf(column);
   const suppressed = i < 0 || result.rows.length === 0 || result.suppressed.has(`0:${i}`);
-  const value = suppressed ? SUPPRESSED_MARK : formatCell(result.rows[0]![i] ?? null);
+  const value = suppressed ? SUPPRESSED_MARK : formatCell(result.rows[0]![i] ?? null, true);
   return `<div class="nhsuk-card carelake-big-value"><div class="nhsuk-card__content"><h2 class="nhsuk-card__heading nhsuk-heading-s">${escapeHtml(title)}</h2><p class="nhsuk-heading-xl nhsuk-u-margin-bottom-0"${suppressed ? ' aria-describedby="suppression-legend"' : ''}>${escapeHtml(value)}</p></div></div>`;
 }
 
@@ -118,7 +132,7 @@ export function tableHtml(title: string, result: DisclosedResult, context: PageC
         const isNumeric = numeric.has(result.columns[i]!);
         const cls = `nhsuk-table__cell${isNumeric ? ' nhsuk-table__cell--numeric' : ''}`;
         if (result.suppressed.has(`${r}:${i}`)) return `<td class="${cls}" aria-describedby="suppression-legend">${SUPPRESSED_MARK}</td>`;
-        const text = escapeHtml(formatCell(value));
+        const text = escapeHtml(formatCell(value, isNumeric));
         const href = i === linkIndex ? linkFor(row) : null;
         if (href) return `<td class="${cls}"><a href="${escapeHtml(href)}">${text}</a></td>`;
         return `<td class="${cls}">${text}</td>`;
@@ -127,7 +141,8 @@ export function tableHtml(title: string, result: DisclosedResult, context: PageC
     })
     .join('');
   const csv = `${context.path}.csv?query=${encodeURIComponent(result.name)}${context.search ? `&${context.search}` : ''}`;
-  return `<div class="nhsuk-table-container"><table class="nhsuk-table" id="table-${index}"><caption class="nhsuk-table__caption">${escapeHtml(title)}</caption><thead class="nhsuk-table__head"><tr class="nhsuk-table__row">${head}</tr></thead><tbody class="nhsuk-table__body">${rows || `<tr class="nhsuk-table__row"><td class="nhsuk-table__cell" colspan="${result.columns.length}">No data for this selection.</td></tr>`}</tbody></table></div><p class="nhsuk-body-s"><a href="${escapeHtml(csv)}" download>Download “${escapeHtml(title)}” as CSV</a></p>`;
+  // A wide table scrolls in its container, which keyboard users must be able to reach (WCAG 2.1.1).
+  return `<div class="nhsuk-table-container" tabindex="0" role="region" aria-labelledby="table-${index}-caption"><table class="nhsuk-table" id="table-${index}"><caption class="nhsuk-table__caption" id="table-${index}-caption">${escapeHtml(title)}</caption><thead class="nhsuk-table__head"><tr class="nhsuk-table__row">${head}</tr></thead><tbody class="nhsuk-table__body">${rows || `<tr class="nhsuk-table__row"><td class="nhsuk-table__cell" colspan="${result.columns.length}">No data for this selection.</td></tr>`}</tbody></table></div><p class="nhsuk-body-s"><a href="${escapeHtml(csv)}" download>Download “${escapeHtml(title)}” as CSV</a></p>`;
 }
 
 function chartHtml(chart: ChartComponent, result: DisclosedResult, context: PageContext, index: number): string {
@@ -146,15 +161,22 @@ function chartHtml(chart: ChartComponent, result: DisclosedResult, context: Page
   return `<figure class="carelake-chart" id="chart-${index}"><figcaption class="nhsuk-heading-s">${escapeHtml(chart.title)}</figcaption><div class="carelake-chart__canvas" aria-hidden="true"></div><script type="application/json" class="carelake-chart__data">${jsonForHtml(spec)}</script><details class="nhsuk-details"><summary class="nhsuk-details__summary"><span class="nhsuk-details__summary-text">The numbers in this chart</span></summary><div class="nhsuk-details__text">${tableHtml(chart.title, result, context, index)}</div></details></figure>`;
 }
 
-function label(column: string): string {
-  const text = column.replace(/_/g, ' ');
+/** Words a column name spells in lower case that readers know in capitals. */
+const ACRONYMS: Record<string, string> = { ods: 'ODS', snomed: 'SNOMED CT', fte: 'FTE', nhs: 'NHS', icb: 'ICB', icd10: 'ICD-10', id: 'ID', hba1c: 'HbA1c', gp: 'GP' };
+
+/** A column name as a heading: `practice_ods` → `Practice ODS`, `per_1000_registered` → `Per 1,000 registered`. */
+export function label(column: string): string {
+  const words = column.split('_').filter(Boolean).map((w) => ACRONYMS[w.toLowerCase()] ?? (/^\d{4,}$/.test(w) ? Number(w).toLocaleString('en-GB') : w));
+  const text = words.join(' ');
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function formatCell(value: Json): string {
+/** Numbers (counts and measures) in en-GB style; anything else, codes made of digits included, as it is. */
+function formatCell(value: Json, numeric: boolean): string {
   if (value === null) return '';
-  if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-GB') : value.toLocaleString('en-GB', { maximumFractionDigits: 2 });
-  if (typeof value === 'string' && /^-?\d+$/.test(value) && value.length < 16) return Number(value).toLocaleString('en-GB');
+  if (numeric && typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-GB') : value.toLocaleString('en-GB', { maximumFractionDigits: 2 });
+  // A BIGINT count too large for a JS number arrives as a string of digits.
+  if (numeric && typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value).toLocaleString('en-GB');
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
