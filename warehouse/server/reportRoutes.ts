@@ -42,8 +42,9 @@ export function registerReportRoutes(app: FastifyInstance, options: ReportRoutes
   app.get<{ Params: { '*': string }; Querystring: Record<string, unknown> }>('/reports/*', { config }, async (request, reply) => {
     const path = request.params['*'];
     if (path.endsWith('.csv')) {
-      const { run } = await render(request, path.slice(0, -'.csv'.length));
+      const { run } = await render(request, path.slice(0, -'.csv'.length), 'csv');
       const name = typeof request.query.query === 'string' ? request.query.query : '';
+      request.audit.params = { ...request.audit.params, query: name.slice(0, 64) };
       const result = run.results.get(name);
       if (!result) throw new HttpProblem('not-found', `This report has no table or chart named '${name.slice(0, 64)}'.`);
       const file = `${fileStem(run)}-${result.name}.csv`;
@@ -51,16 +52,16 @@ export function registerReportRoutes(app: FastifyInstance, options: ReportRoutes
     }
     if (path.endsWith('.pdf')) {
       if (!options.pdf) throw new HttpProblem('not-supported', 'PDF export needs Chromium on the server (reports.chromium in carelake.yml, or apt-get install chromium). The page prints to PDF from the browser too.');
-      const { run, context } = await render(request, path.slice(0, -'.pdf'.length));
+      const { run, context } = await render(request, path.slice(0, -'.pdf'.length), 'pdf');
       const pdf = await options.pdf.print(reportPageHtml(run, context), context.path, pageTitle(run.report, run.route));
       return reply.type('application/pdf').header('content-disposition', `attachment; filename="${fileStem(run)}.pdf"`).send(pdf);
     }
-    const { run, context } = await render(request, path);
+    const { run, context } = await render(request, path, 'html');
     return reply.type('text/html; charset=utf-8').send(reportPageHtml(run, context));
   });
 
   app.get<{ Params: { '*': string }; Querystring: Record<string, unknown> }>('/api/reports/*', { config }, async (request) => {
-    const { run, context } = await render(request, request.params['*']);
+    const { run, context } = await render(request, request.params['*'], 'json');
     return {
       id: run.report.id,
       title: run.report.title,
@@ -75,7 +76,8 @@ export function registerReportRoutes(app: FastifyInstance, options: ReportRoutes
     };
   });
 
-  async function render(request: FastifyRequest<{ Querystring: Record<string, unknown> }>, path: string): Promise<{ run: ReportRun; context: PageContext }> {
+  /** Runs the report a path names; the audit entry gets its id, the release, rows, and what was shown (format, route, filters). */
+  async function render(request: FastifyRequest<{ Querystring: Record<string, unknown> }>, path: string, format: 'html' | 'csv' | 'pdf' | 'json'): Promise<{ run: ReportRun; context: PageContext }> {
     const match = matchReport(catalog, path);
     request.audit.reportId = path.slice(0, 80);
     if (!match) throw new HttpProblem('not-found', `There is no report at '${path.slice(0, 80)}'.`);
@@ -84,6 +86,7 @@ export function registerReportRoutes(app: FastifyInstance, options: ReportRoutes
       const builtAt = await db.scalar('SELECT built_at FROM _release LIMIT 1', undefined, 'read the release metadata');
       const run = await runReport(match.report, db, { route: match.route, query: request.query }, { policy: options.policy, check: (sql) => checkStatement(sql, undefined, { parameters: true }) });
       request.audit.rows = [...run.results.values()].reduce((n, r) => n + r.rows.length, 0);
+      request.audit.params = { format, ...run.route, ...filterChoices(run) };
       const search = new URLSearchParams(Object.entries(request.query).filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'query')).toString();
       const context: PageContext = {
         release: release.releaseId,
@@ -98,6 +101,13 @@ export function registerReportRoutes(app: FastifyInstance, options: ReportRoutes
       return { run, context };
     });
   }
+}
+
+/** The filter values a run used (only ever values the data offered). */
+function filterChoices(run: ReportRun): Record<string, string | null> {
+  return Object.fromEntries(
+    run.filters.flatMap((f) => ('options' in f ? [[f.filter.name, f.selected]] : [[`${f.filter.name}_start`, f.start], [`${f.filter.name}_end`, f.end]])),
+  );
 }
 
 /** A download's file name: the page's address (route values included), safe in a header. */
