@@ -153,7 +153,7 @@ governance: { keyEnv: CARELAKE_BENCH_KEY }
     const pages: { path: string; statements: Statement[] }[] = [];
     try {
       for (const report of catalog.reports) {
-        const route = report.routeParams.length > 0 ? (await sampleRoutes(report, reader))[0]! : {};
+        const route = report.routeParams.length > 0 ? (await sampleRoutes(report, (work) => reader.use((db) => work(db))))[0]! : {};
         const run = await reader.use((db) => runReport(report, db, { route, query: {} }, deps));
         const path = report.id.replace(/\[(\w+)\]/g, (_, name: string) => encodeURIComponent(route[name]!));
         pages.push({ path, statements: run.statements });

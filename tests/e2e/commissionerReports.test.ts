@@ -4,7 +4,8 @@
 // download CSVs (no count in any is one the policy suppresses), print a PDF, sign out. Every page is
 // checked with axe-core (no serious or critical WCAG 2.2 A/AA violation), and screenshots are left in
 // tests/artifacts/reports/. `carelake reports check` passes on the bundled reports and fails, naming
-// file and line, on a broken one.
+// file and line, on a broken one, and `carelake build` will not publish a commissioner release that
+// a report fails on.
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -346,7 +347,7 @@ terminology: { demoMap: true }
     }
   });
 
-  it('`carelake reports check` passes on the bundled reports and fails on a broken one, naming file and line', async () => {
+  it('`carelake reports check` passes on the bundled reports and fails on a broken one, naming file and line; the build then publishes no commissioner release', async () => {
     const ok = await carelakeCli(dir, ['reports', 'check'], KEY);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/All \d+ report page\(s\) in .* compiled and ran/);
@@ -362,5 +363,15 @@ terminology: { demoMap: true }
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/broken-reports\/admissions\.md:5.*mean_length_of_stay_days/);
     expect(broken.stderr).toMatch(/broken-reports\/typo\.md:5.*Datatable/);
+
+    // The build runs the reports on a new commissioner release before publishing it: with a broken
+    // report it publishes none, and commissioners keep the release they had.
+    const build = await carelakeCli(dir, ['--config', 'broken.yml', 'build'], KEY);
+    expect(build.code).toBe(1);
+    expect(build.stderr).toContain('The commissioner release was not published');
+    expect(build.stderr).toMatch(/broken-reports\/admissions\.md:5/);
+    const health = (await (await fetch(`${server.base}/api/health`)).json()) as { releases: Record<string, { releaseId: string }> };
+    expect(health.releases.commissioner!.releaseId).toBe(release);
+    expect(health.releases.analyst!.releaseId).not.toBe(release);
   });
 });

@@ -16,6 +16,9 @@ import { landAudit } from '../audit/auditLanding.ts';
 import { DISCLOSURE_POLICIES } from '../disclosure/policy.ts';
 import { publishServingRelease, type PublishedServingRelease } from '../publish/servingBuild.ts';
 import { servedModels, SERVING_ROLES } from '../publish/servedModels.ts';
+import { checkReportsOnFile, reportCheckFailure } from '../reports/markdown/reportCheck.ts';
+import { loadReportCatalog } from '../reports/markdown/reportCatalog.ts';
+import { closeStatementParser } from '../query/statementCheck.ts';
 import { withModelSession } from './modelSession.ts';
 
 export interface WarehouseBuildOptions {
@@ -92,6 +95,9 @@ export async function buildWarehouse(options: WarehouseBuildOptions): Promise<Wa
           pseudonymiser: session.pseudonymiser,
           builtAt: now.toISOString(),
           disclosurePolicy: DISCLOSURE_POLICIES[config.governance.suppression],
+          // A commissioner release is published only if every report runs on it: a model change that
+          // breaks a report is found here, and commissioners keep the previous release meanwhile.
+          ...(role === COMMISSIONER_ROLE ? { verify: (file: string) => verifyReports(config, file, logger) } : {}),
         }),
       );
     }
@@ -134,4 +140,26 @@ export function describeFailures(failed: readonly string[]): CarelakeError {
     message: `${failed.length} node${failed.length === 1 ? '' : 's'} did not build or pass, so no serving release was published:\n${failed.map((f) => `  - ${f}`).join('\n')}`,
     hint: 'see target/run_results.json; fix the model or land its sources, then build again',
   });
+}
+
+const COMMISSIONER_ROLE = 'commissioner';
+
+/** Every report in `reports.dir` compiled and run on the new commissioner file; throws naming each that fails. */
+async function verifyReports(config: CarelakeConfig, file: string, logger: Logger): Promise<void> {
+  const catalog = await loadReportCatalog(config.reports.dir);
+  try {
+    const outcomes = await checkReportsOnFile(catalog, file, DISCLOSURE_POLICIES[config.governance.suppression]);
+    const failure = reportCheckFailure(outcomes, catalog.dir);
+    if (failure) {
+      throw new CarelakeError({
+        code: failure.code,
+        kind: failure.kind,
+        message: `The commissioner release was not published, because reports fail on it (the previous release is still served). ${failure.message}`,
+        hint: `${failure.hint}; a project with models of its own sets reports.dir to its own reports`,
+      });
+    }
+    logger.info({ pages: outcomes.length, dir: catalog.dir }, 'every report ran on the new commissioner release');
+  } finally {
+    await closeStatementParser();
+  }
 }

@@ -60,6 +60,11 @@ export interface PublishServingOptions {
   builtAt?: string;
   /** Recorded in `_release.disclosure_policy`; defaults to HES. */
   disclosurePolicy?: DisclosurePolicy;
+  /**
+   * Called with the complete new file before it is put in place (e.g. to run the reports on it). If it
+   * throws, the release is not published: the file is removed and readers keep the previous one.
+   */
+  verify?: (file: string) => Promise<void>;
 }
 
 export interface PublishedServingRelease {
@@ -139,6 +144,7 @@ export async function publishServingRelease(options: PublishServingOptions): Pro
     await warehouse.run(`CHECKPOINT ${quoteIdent(alias)}`, undefined, 'checkpoint the new serving file');
     await warehouse.run(`DETACH ${quoteIdent(alias)}`, undefined, 'detach the new serving file');
     attached = false;
+    await options.verify?.(pending);
     try {
       await rename(pending, finalFile);
     } catch (err) {
