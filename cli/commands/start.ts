@@ -38,6 +38,7 @@ async function issueDemoKeys(ctx: CommandContext, out: Console): Promise<void> {
       `  analyst:      ${analyst.token}`,
       `  commissioner: ${commissioner.token}`,
       `  engineer:     ${engineer.token}`,
+      `Open ${url}/ in a browser and sign in with the commissioner key to read the reports (the engineer key for ${url}/ops).`,
       `Try:`,
       `  curl -H "Authorization: Bearer ${commissioner.token}" ${url}/api/reports/condition-prevalence`,
       `  curl -H "Authorization: Bearer ${analyst.token}" -H "content-type: application/json" -d '{"sql":"SELECT age_band, count(*) AS people FROM person GROUP BY ALL ORDER BY 1"}' ${url}/api/query`,
