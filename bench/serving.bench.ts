@@ -10,16 +10,11 @@
 //    requested in turn, its p50/p95 beside the raw DuckDB time of the same statements run in turn on
 //    one connection. The target for a page is p95 < 300 ms.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { text } from 'node:stream/consumers';
-import { buildCommand } from '../cli/commands/build.ts';
-import { generateCommand } from '../cli/commands/generate.ts';
-import { loadCommand } from '../cli/commands/load.ts';
-import { commandContext } from '../cli/context.ts';
-import type { Console } from '../cli/console.ts';
 import { DuckDb } from '../core/duckdb.ts';
 import { DISCLOSURE_POLICIES } from '../warehouse/disclosure/policy.ts';
 import { checkStatement } from '../warehouse/query/statementCheck.ts';
@@ -31,13 +26,13 @@ import { SERVING_CONNECTION_SETTINGS, ServingReader } from '../warehouse/serving
 import { startGovernedServer } from '../tests/support/governedServer.ts';
 import { fmt, measure } from './measure.ts';
 import type { ClientRequest, ClientsInput, ClientsOutput } from './servingClients.ts';
+import { buildDemoLake } from '../tests/support/demoLake.ts';
 
 const PATIENTS = 100_000;
 const SEED = 20261121;
 const CLIENTS = 32;
 const DURATION_MS = 30_000;
 
-const silent: Console = { info() {}, warn() {}, progress() {}, done() {} };
 
 /** Analyst questions of the kind the serving layer is for: counts by band, joins to conditions, stays. */
 const ANALYST_SQL: Record<string, string> = {
@@ -119,24 +114,8 @@ export async function benchServing(): Promise<void> {
   try {
     const key = 'cd'.repeat(32);
     process.env.CARELAKE_BENCH_KEY = key;
-    await writeFile(
-      join(dir, 'carelake.yml'),
-      `lake: ./lake
-sources:
-  - { name: gp, kind: fhir-bulk-files, path: ./demo/fhir }
-  - { name: pas, kind: hl7v2, path: "./demo/hl7/*.hl7" }
-  - { name: esr, kind: esr, path: ./demo/esr }
-models: { vars: { linkage_accept_test_nhs_numbers: true } }
-terminology: { demoMap: true }
-governance: { keyEnv: CARELAKE_BENCH_KEY }
-`,
-    );
-    const ctx = await commandContext({ config: join(dir, 'carelake.yml') });
-    const setup = await measure(async () => {
-      await generateCommand({ patients: PATIENTS, seed: SEED, out: join(dir, 'demo') }, silent);
-      await loadCommand(ctx, [], silent);
-      await buildCommand(ctx, silent);
-    });
+    const setup = await measure(() => buildDemoLake(dir, { patients: PATIENTS, seed: SEED, keyEnv: 'CARELAKE_BENCH_KEY', extraConfig: 'models: { vars: { linkage_accept_test_nhs_numbers: true } }\n' }));
+    const { ctx } = setup.result;
     const pointer = await readServingPointer(ctx.layout);
     const files = { analyst: resolveRelease(ctx.layout, 'analyst', pointer)!.file, commissioner: resolveRelease(ctx.layout, 'commissioner', pointer)!.file };
     const people = await DuckDb.open(files.analyst, { readOnly: true }).then(async (db) => {

@@ -14,17 +14,14 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCommand } from '../../cli/commands/build.ts';
-import { generateCommand } from '../../cli/commands/generate.ts';
-import { loadCommand } from '../../cli/commands/load.ts';
-import type { Console } from '../../cli/console.ts';
-import { commandContext, type CommandContext } from '../../cli/context.ts';
+import type { CommandContext } from '../../cli/context.ts';
 import type { AuditEntry } from '../../warehouse/audit/auditEntry.ts';
 import { DISCLOSURE_POLICIES } from '../../warehouse/disclosure/policy.ts';
 import { loadReportCatalog } from '../../warehouse/reports/markdown/reportCatalog.ts';
 import { artifactPath, CHROMIUM_PATH, HAS_CHROMIUM, launchChromium, warnIfNoChromium } from '../support/browser.ts';
 import { carelakeCli } from '../support/carelakeCli.ts';
 import { startGovernedServer, type GovernedServer } from '../support/governedServer.ts';
+import { buildDemoLake } from '../support/demoLake.ts';
 
 warnIfNoChromium('the commissioner report journey');
 
@@ -32,7 +29,6 @@ const PATIENTS = 400;
 const SEED = 11;
 const KEY = 'cd'.repeat(32);
 const HES = DISCLOSURE_POLICIES.hes;
-const silent: Console = { info: () => {}, warn: () => {}, progress: () => {}, done: () => {} };
 
 /** The JSON of a page (GET /api/reports/<path>), as far as these tests read it. */
 interface ReportJson {
@@ -51,20 +47,7 @@ describe.skipIf(!HAS_CHROMIUM)('commissioner reports in Chromium', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'carelake-reports-e2e-'));
     process.env.CARELAKE_PSEUDONYM_KEY = KEY;
-    await generateCommand({ patients: PATIENTS, seed: SEED, out: join(dir, 'demo') }, silent);
-    writeFileSync(
-      join(dir, 'carelake.yml'),
-      `lake: ./lake
-sources:
-  - { name: gp, kind: fhir-bulk-files, path: ./demo/fhir }
-  - { name: pas, kind: hl7v2, path: "./demo/hl7/*.hl7" }
-  - { name: esr, kind: esr, path: ./demo/esr }
-terminology: { demoMap: true }
-`,
-    );
-    ctx = await commandContext({ config: join(dir, 'carelake.yml') });
-    await loadCommand(ctx, [], silent);
-    await buildCommand(ctx, silent);
+    ({ ctx } = await buildDemoLake(dir, { patients: PATIENTS, seed: SEED }));
     server = await startGovernedServer({ layout: ctx.layout, reports: await loadReportCatalog(), chromium: CHROMIUM_PATH, operations: { config: ctx.config } });
     release = ((await (await fetch(`${server.base}/api/health`)).json()) as { releases: { commissioner: { releaseId: string } } }).releases.commissioner.releaseId;
     browser = await launchChromium();

@@ -2,15 +2,12 @@
 // count reconciled against the generator's truth/, and a second run that lands nothing.
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { readFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCommand } from '../../cli/commands/build.ts';
-import { generateCommand } from '../../cli/commands/generate.ts';
+import type { CommandContext } from '../../cli/context.ts';
 import { loadCommand } from '../../cli/commands/load.ts';
-import { commandContext, type CommandContext } from '../../cli/context.ts';
-import type { Console } from '../../cli/console.ts';
 import { withDuckDb } from '../../core/duckdb.ts';
 import { quoteLiteral } from '../../core/sql.ts';
 import type { RunSummary } from '../../pipelines/runs/runSource.ts';
@@ -22,6 +19,7 @@ import { CODE_SYSTEMS } from '../../transforms/terminology/mapEntry.ts';
 import { derivePseudonymKey, Pseudonymiser } from '../../transforms/pseudonymisation/pseudonymiser.ts';
 import { loadReportCatalog } from '../../warehouse/reports/markdown/reportCatalog.ts';
 import { startGovernedServer } from '../support/governedServer.ts';
+import { buildDemoLake, SILENT } from '../support/demoLake.ts';
 
 /** The JSON of a report (GET /api/reports/<report>), as far as these tests read it. */
 interface ReportJson {
@@ -32,7 +30,6 @@ interface ReportJson {
 const PATIENTS = 400;
 const SEED = 11;
 
-const silent: Console = { info: () => {}, warn: () => {}, progress: () => {}, done: () => {} };
 
 describe('carelake end to end', () => {
   let dir: string;
@@ -45,23 +42,9 @@ describe('carelake end to end', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'carelake-e2e-'));
-    await generateCommand({ patients: PATIENTS, seed: SEED, out: join(dir, 'demo') }, silent);
-    truth = JSON.parse(readFileSync(join(dir, 'demo', 'truth', 'counts.json'), 'utf8')) as GenerateCounts;
-    writeFileSync(
-      join(dir, 'carelake.yml'),
-      `lake: ./lake
-sources:
-  - { name: gp, kind: fhir-bulk-files, path: ./demo/fhir }
-  - { name: pas, kind: hl7v2, path: "./demo/hl7/*.hl7" }
-  - { name: esr, kind: esr, path: ./demo/esr }
-terminology: { demoMap: true }
-governance: { keyEnv: CARELAKE_E2E_KEY }
-`,
-    );
-    ctx = await commandContext({ config: join(dir, 'carelake.yml') });
     process.env.CARELAKE_E2E_KEY = keyHex;
-    firstRun = await loadCommand(ctx, [], silent);
-    await buildCommand(ctx, silent);
+    ({ ctx, firstRun } = await buildDemoLake(dir, { patients: PATIENTS, seed: SEED, keyEnv: 'CARELAKE_E2E_KEY' }));
+    truth = JSON.parse(readFileSync(join(dir, 'demo', 'truth', 'counts.json'), 'utf8')) as GenerateCounts;
   });
   afterAll(() => {
     process.env = env;
@@ -384,7 +367,7 @@ governance: { keyEnv: CARELAKE_E2E_KEY }
   });
 
   it('lands nothing new on a second run', async () => {
-    const again = await loadCommand(ctx, [], silent);
+    const again = await loadCommand(ctx, [], SILENT);
     for (const s of again) {
       expect(s.run.records_in, s.run.source).toBe(0);
       expect(s.run.files_landed, s.run.source).toBe(0);
