@@ -164,6 +164,28 @@ describe.skipIf(!HAS_CHROMIUM)('commissioner reports in Chromium', () => {
     }
   });
 
+  it('works with JavaScript off: filters, tables and drill-down are plain HTML; only the chart pictures are missing', async () => {
+    const context = await browser.newContext({ locale: 'en-GB', javaScriptEnabled: false });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${server.base}/sign-in`);
+      await page.getByLabel('API key or access token').fill(server.tokens.commissioner);
+      await Promise.all([page.waitForURL(`${server.base}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
+      await page.goto(`${server.base}/reports/condition-prevalence`);
+      const chosen = (await page.locator('#filter-condition option').nth(2).getAttribute('value'))!;
+      await page.selectOption('#filter-condition', chosen);
+      await Promise.all([page.waitForURL((url) => url.searchParams.get('condition') === chosen), page.getByRole('button', { name: 'Apply filters' }).click()]);
+      // Each chart's numbers are in the page as a table; the picture is what needs scripts.
+      expect(await page.locator('.carelake-chart table').count()).toBe(await page.locator('.carelake-chart').count());
+      expect(await page.locator('.carelake-chart__canvas svg').count()).toBe(0);
+      const practice = page.locator('a[href^="/reports/practice/"]').first();
+      await Promise.all([page.waitForURL(/\/reports\/practice\//), practice.click()]);
+      expect(await page.locator('h1').innerText()).toMatch(/^Conditions at GP practice: /);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('drills down from prevalence to a practice, and from a count to where it came from', async () => {
     const { context, page, problems } = await signedIn('commissioner');
     try {

@@ -169,6 +169,27 @@ describe('with a published commissioner release', () => {
     expect((await server.as('commissioner', `/reports/example-counts.csv?query=nothing`)).status).toBe(404);
   });
 
+  it('answers a PDF with 501 where the server has no Chromium, saying what would make it work', async () => {
+    const response = await server.as('commissioner', `/reports/example-counts.pdf`);
+    expect(response.status).toBe(501);
+    expect(await response.text()).toContain('PDF export needs Chromium on the server');
+    // And the page does not offer one.
+    expect(await (await server.as('commissioner', `/reports/example-counts`)).text()).not.toContain('.pdf');
+  });
+
+  it('serves the pages’ assets by name only, to anyone, with no call-out to another site', async () => {
+    const css = await fetch(`${base}/assets/nhsuk-frontend.min.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toContain('text/css');
+    const text = await css.text();
+    expect(text).toContain('.nhsuk-header');
+    expect(text).not.toMatch(/@font-face|https?:\/\//);
+    expect((await fetch(`${base}/assets/images/nhsuk-icon-tick.svg`)).headers.get('content-type')).toBe('image/svg+xml');
+    for (const path of ['/assets/..%2Fpackage.json', '/assets/images/..%2F..%2Fnhsuk-frontend.min.css', '/assets/nothing.js']) {
+      expect((await fetch(`${base}${path}`)).status, path).toBe(404);
+    }
+  });
+
   it('the index links every report', async () => {
     const html = await (await server.as('commissioner', `/`)).text();
     expect(html).toContain('<a href="/reports/example-counts">Example: counts by category</a>');
