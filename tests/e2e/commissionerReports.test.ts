@@ -60,8 +60,8 @@ describe.skipIf(!HAS_CHROMIUM)('commissioner reports in Chromium', () => {
   });
 
   /** A fresh browser signed in through the form, as a person would; every console error and blocked load is collected. */
-  async function signedIn(role: 'commissioner' | 'engineer'): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-    const context = await browser.newContext({ locale: 'en-GB', viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  async function signedIn(role: 'commissioner' | 'engineer', options: { javaScriptEnabled?: boolean } = {}): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+    const context = await browser.newContext({ locale: 'en-GB', viewport: { width: 1280, height: 900 }, acceptDownloads: true, ...options });
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('console', (message) => {
@@ -165,12 +165,8 @@ describe.skipIf(!HAS_CHROMIUM)('commissioner reports in Chromium', () => {
   });
 
   it('works with JavaScript off: filters, tables and drill-down are plain HTML; only the chart pictures are missing', async () => {
-    const context = await browser.newContext({ locale: 'en-GB', javaScriptEnabled: false });
+    const { context, page } = await signedIn('commissioner', { javaScriptEnabled: false });
     try {
-      const page = await context.newPage();
-      await page.goto(`${server.base}/sign-in`);
-      await page.getByLabel('API key or access token').fill(server.tokens.commissioner);
-      await Promise.all([page.waitForURL(`${server.base}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
       await page.goto(`${server.base}/reports/condition-prevalence`);
       const chosen = (await page.locator('#filter-condition option').nth(2).getAttribute('value'))!;
       await page.selectOption('#filter-condition', chosen);
