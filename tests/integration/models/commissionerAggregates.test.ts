@@ -11,7 +11,7 @@
 // no map knows.
 
 import { randomBytes } from 'node:crypto';
-import { appendFile, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ import { listSourceFiles, runSource, type RunSummary } from '../../../pipelines/
 import { generateDemoSources, type GenerateCounts } from '../../../synthetic/generate.ts';
 import { isValidNhsNumber } from '../../../transforms/identifiers/nhsNumber.ts';
 import { buildWarehouse, type WarehouseBuildResult } from '../../../warehouse/build/warehouseBuild.ts';
-import { projectRoot } from '../../sharedData.ts';
+import { copyBundledProject } from '../../support/bundledProject.ts';
 
 const PATIENTS = 80;
 // A seed whose hospital feed has a mistyped NHS number, so the invalid count is not zero.
@@ -67,7 +67,7 @@ describe('agg_data_quality and agg_condition_prevalence_lineage on a generated l
     await appendFile(join(root, 'demo', 'fhir', 'Condition.ndjson'), `${JSON.stringify(unmapped)}\n{"resourceType": "Condition", "id": \n`);
     // The project is copied so the build writes target/ there, not into the repository.
     const projectDir = join(root, 'project');
-    for (const part of ['dbt_project.yml', 'models', 'macros']) await cp(join(projectRoot, part), join(projectDir, part), { recursive: true });
+    await copyBundledProject(projectDir);
     config = parseConfig(
       `lake: ./lake
 sources:

@@ -6,7 +6,7 @@
 // landed files read as empty from its declared columns, the FHIR staging models on top, and the data
 // tests of models/views/schema.yml passing under `build` (a dangling reference only warns).
 
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { DuckDb, type Row } from '../../../core/duckdb.ts';
 import { quoteLiteral } from '../../../core/sql.ts';
 import type { RunResults } from '../../../transforms/models/execute.ts';
 import { runProject } from '../../../transforms/models/runProject.ts';
-import { projectRoot } from '../../sharedData.ts';
+import { copyBundledProject } from '../../support/bundledProject.ts';
 
 const NOW = new Date('2026-01-02T00:00:00.000Z');
 const SOURCE = 'test-fhir';
@@ -238,7 +238,7 @@ describe('SQL-on-FHIR views over raw FHIR Parquet', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'carelake-fhir-views-'));
     const projectDir = join(root, 'project');
-    for (const part of ['dbt_project.yml', 'models', 'macros']) await cp(join(projectRoot, part), join(projectDir, part), { recursive: true });
+    await copyBundledProject(projectDir);
     db = await DuckDb.open(':memory:');
     await writeRaw(db, join(root, 'raw'));
     ({ results } = await runProject({

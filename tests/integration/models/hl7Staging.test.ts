@@ -9,7 +9,7 @@
 //   export, and chosen UK and international messages are checked, as is the promise that each FHIR
 //   and HL7 staging pair unions by name with the same columns and types.
 
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,8 @@ import { ensureTerminologySchema } from '../../../transforms/terminology/mapRegi
 import { Pseudonymiser } from '../../../transforms/pseudonymisation/pseudonymiser.ts';
 import { registerPseudonymFunction } from '../../../transforms/pseudonymisation/pseudonymSqlFunction.ts';
 import { copyLedger } from '../../../warehouse/build/warehouseBuild.ts';
-import { describeWithShared, projectRoot } from '../../sharedData.ts';
+import { describeWithShared } from '../../sharedData.ts';
+import { copyBundledProject } from '../../support/bundledProject.ts';
 import { FIXTURE_FILES } from './hl7StagingFixture.ts';
 
 const logger = createLogger(null);
@@ -113,7 +114,7 @@ async function buildLake(root: string, sources: SourceConfig[], vars: Record<str
     ledger.close();
   }
   const projectDir = join(root, 'project');
-  for (const part of ['dbt_project.yml', 'models', 'macros']) await cp(join(projectRoot, part), join(projectDir, part), { recursive: true });
+  await copyBundledProject(projectDir);
   const db = await DuckDb.open(':memory:');
   // The ESR models tokenise identifiers with `pseudonym()`, which the warehouse build registers.
   registerPseudonymFunction(db, new Pseudonymiser(Buffer.alloc(32, 1)));
@@ -126,16 +127,13 @@ async function buildLake(root: string, sources: SourceConfig[], vars: Record<str
   } finally {
     ledgerCopy.close();
   }
-  const { results } = await runProject({
-    projectDir,
-    db,
-    env: {},
-    target: { name: 'dev', schema: 'main' },
-    now: NOW,
-    vars: { raw_root: layout.rawDir, ...vars },
-    ...(select ? { select } : {}),
-  });
-  const failed = results.results.filter((r) => r.status !== 'success').map((r) => `${r.unique_id}: ${r.message ?? r.status}`);
+  const project = { projectDir, db, env: {}, target: { name: 'dev', schema: 'main' }, now: NOW, vars: { raw_root: layout.rawDir, ...vars } };
+  // Seeds first (the aggregates read seeds/long_term_conditions.csv), then the models.
+  const seeded = await runProject({ ...project, command: 'seed' });
+  const { results } = await runProject({ ...project, ...(select ? { select } : {}) });
+  const failed = [...seeded.results.results, ...results.results]
+    .filter((r) => r.status !== 'success')
+    .map((r) => `${r.unique_id}: ${r.message ?? r.status}`);
   expect(failed).toEqual([]);
   return { db, landed, cleanup: async () => db.close() };
 }

@@ -4,7 +4,7 @@
 // the registered `pseudonym()` function, no identifier reaching the curated tables, the monthly
 // snapshot, and the data tests the property files declare.
 
-import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { Pseudonymiser } from '../../../transforms/pseudonymisation/pseudonymise
 import { registerPseudonymFunction } from '../../../transforms/pseudonymisation/pseudonymSqlFunction.ts';
 import { identifierLikeColumn } from '../../../warehouse/publish/identifierColumns.ts';
 import { projectRoot } from '../../sharedData.ts';
+import { copyBundledProject } from '../../support/bundledProject.ts';
 import {
   MEDICAL,
   NURSING,
@@ -169,7 +170,7 @@ async function landAndBuild(root: string, files: readonly GoFileSpec[]): Promise
     ledger.close();
   }
   const projectDir = join(root, 'project');
-  for (const part of ['dbt_project.yml', 'models', 'macros']) await cp(join(projectRoot, part), join(projectDir, part), { recursive: true });
+  await copyBundledProject(projectDir);
   const file = join(root, 'warehouse.duckdb');
   const db = await DuckDb.open(file);
   registerPseudonymFunction(db, pseudonymiser);
