@@ -1,6 +1,6 @@
 // The HTTP edge of the governed serving layer: commissioners read disclosure-controlled reports
-// (Markdown reports rendered as HTML, CSV and JSON; reportRoutes.ts) over the commissioner release; analysts run checked, read-only SQL over the
-// analyst release (POST /api/query). Every route but /api/health and /sign-in needs a bearer token or a
+// (Markdown reports as HTML pages, CSV, PDF and JSON; reportRoutes.ts) over the commissioner release;
+// analysts run checked, read-only SQL over the analyst release (POST /api/query). Every route but /api/health and /sign-in needs a bearer token or a
 // browser session (signed in at /sign-in) and a role; every principal is rate-limited, every form a
 // signed-in browser posts carries a CSRF token, and every request is written to the audit log when it
 // has been answered.
