@@ -1,11 +1,11 @@
 // The HTTP edge of the governed serving layer: commissioners read disclosure-controlled reports
 // (Markdown reports as HTML pages, CSV, PDF and JSON; reportRoutes.ts) over the commissioner release;
-// analysts run checked, read-only SQL over the analyst release (POST /api/query). Every route but /api/health and /sign-in needs a bearer token or a
-// browser session (signed in at /sign-in) and a role; every principal is rate-limited, every form a
-// signed-in browser posts carries a CSRF token, and every request is written to the audit log when it
-// has been answered.
+// analysts run checked, read-only SQL over the analyst release (POST /api/query). Every route but
+// /api/health, /sign-in and /assets needs a bearer token or a browser session (signed in at /sign-in)
+// and a role; every principal is rate-limited, every form a signed-in browser posts carries a CSRF
+// token, and every request is written to the audit log when it has been answered.
 // It reads only the serving layer (through ServingReader), never raw/ or the warehouse. Errors become
-// OperationOutcomes (JSON) or a plain error page (HTML); internals go to the log under a request id.
+// OperationOutcomes (JSON) or an error page (HTML); internals go to the log under a request id.
 // With `operations`, engineers also get Prometheus metrics (/metrics) and the runs page (/ops), which
 // read the run ledger, never the data.
 
